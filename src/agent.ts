@@ -1,0 +1,179 @@
+// The running agent: key (enrolling when needed), secure session with the manager, client
+// buffer, and the local queue socket. The CLI's `run` is a thin shell around this.
+import fs from 'node:fs';
+import os from 'node:os';
+import type { AgentConfig } from './config/types.js';
+import { LocalQueue } from './local-queue.js';
+import type { Logger } from './log.js';
+import { AgentPaths, agentPaths } from './paths.js';
+import { ClientBuffer } from './wazuh/buffer.js';
+import { SecureChannel } from './wazuh/channel.js';
+import { SenderCounter } from './wazuh/counters.js';
+import { EnrollmentError, agentNameFromHostname, enroll, readEnrollmentPassword } from './wazuh/enroll.js';
+import { AgentKey, readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import type { HostInfo } from './wazuh/messages.js';
+import { Session } from './wazuh/session.js';
+import { SharedFiles } from './wazuh/shared-files.js';
+import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
+
+export interface AgentOptions {
+  config: AgentConfig;
+  home: string;
+  log: Logger;
+  reportedVersion: string;
+  host: HostInfo;
+  /** Tests replace the wire; default: Wazuh 4.x remoted over TCP/UDP. */
+  transportFactory?: (channel: SecureChannel) => TransportFactory;
+  /** Handshake answer timeout (Wazuh's agent.recv_timeout, 60 s). */
+  handshakeTimeoutMs?: number;
+}
+
+/** Wazuh's enrollment retry: 5 s more after each failed round, at most 60 s (start_agent.c). */
+const ENROLL_RETRY_STEP_MS = 5_000;
+const ENROLL_RETRY_MAX_MS = 60_000;
+
+export class NoKeyError extends Error {
+  constructor(file: string) {
+    super(`(4109): Unable to start without auth keys. Exiting. No valid key in '${file}' and <enrollment> is disabled.`);
+  }
+}
+
+export class Agent {
+  readonly paths: AgentPaths;
+  private session: Session | undefined;
+  private buffer: ClientBuffer | undefined;
+  private queue: LocalQueue | undefined;
+  private stopping = false;
+  private wakeSleep: (() => void) | undefined;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.paths = agentPaths(opts.home);
+  }
+
+  /** The key in client.keys, enrolling first when there is none and enrollment is enabled. */
+  async ensureKey(): Promise<AgentKey> {
+    const existing = readAgentKey(this.paths.clientKeys);
+    if (existing) return existing;
+    const enrollment = this.opts.config.client.enrollment;
+    if (!enrollment.enabled) throw new NoKeyError(this.paths.clientKeys);
+    const log = this.opts.log;
+    const targets = [enrollment.managerAddress, ...this.opts.config.client.servers.map((s) => s.address)]
+      .filter((a): a is string => a !== undefined)
+      .filter((a, i, all) => all.indexOf(a) === i);
+    let delay = 0;
+    while (!this.stopping) {
+      for (const address of targets) {
+        try {
+          const key = await this.enrollWith(address);
+          writeAgentKey(this.paths.clientKeys, key);
+          log.info(`Valid key received and written to ${this.paths.clientKeys}.`);
+          if (enrollment.delayAfterEnrollment > 0) {
+            log.info(`Waiting ${enrollment.delayAfterEnrollment} seconds before server connection`);
+            await this.sleep(enrollment.delayAfterEnrollment * 1000);
+          }
+          return key;
+        } catch (e) {
+          if (!(e instanceof EnrollmentError)) throw e;
+          log.error(`Enrollment with '${address}' failed: ${e.message}`);
+          if (e.failure === 'config') throw e;
+        }
+      }
+      delay = Math.min(delay + ENROLL_RETRY_STEP_MS, ENROLL_RETRY_MAX_MS);
+      log.info(`Sleeping ${delay / 1000} seconds before trying to enroll again`);
+      await this.sleep(delay);
+    }
+    throw new EnrollmentError('connection', 'stopped before enrollment succeeded');
+  }
+
+  /** One enrollment request to `address` with the configured options. */
+  async enrollWith(address: string): Promise<AgentKey> {
+    const e = this.opts.config.client.enrollment;
+    const log = this.opts.log;
+    return enroll(
+      {
+        managerAddress: address,
+        port: e.port,
+        agentName: e.agentName ?? agentNameFromHostname(os.hostname()),
+        groups: e.groups,
+        agentAddress: e.agentAddress,
+        useSourceIp: e.useSourceIp,
+        password: readEnrollmentPassword(e.authorizationPassPath, log),
+        serverCaPath: e.serverCaPath,
+        agentCertificatePath: e.agentCertificatePath,
+        agentKeyPath: e.agentKeyPath,
+        sslCipher: e.sslCipher,
+        timeoutMs: 30_000,
+      },
+      log,
+    );
+  }
+
+  /** Connects to the manager and starts accepting events. */
+  async start(): Promise<void> {
+    const { config, log } = this.opts;
+    const key = await this.ensureKey();
+    if (this.stopping) return;
+    log.info(`Using AES as encryption method.`);
+    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir));
+    this.session = new Session({
+      client: config.client,
+      agent: key,
+      labels: config.labels,
+      reportedVersion: this.opts.reportedVersion,
+      host: this.opts.host,
+      shared: new SharedFiles(this.paths.sharedDir, log),
+      transportFactory: (this.opts.transportFactory ?? secureTransportFactory)(channel),
+      log,
+      handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
+    });
+    this.buffer = new ClientBuffer(config.clientBuffer, this.session, log);
+    this.queue = new LocalQueue(this.paths.queueSocket, (m) => this.submit(m), log);
+    await this.queue.start();
+    this.buffer.start();
+    this.session.start();
+  }
+
+  /** Hands one `<queue>:<location>:<message>` event to the client buffer. */
+  submit(message: string): boolean {
+    return this.buffer?.push(message) ?? false;
+  }
+
+  get connectedServer(): string | undefined {
+    return this.session?.server;
+  }
+
+  get sessionEvents(): Session | undefined {
+    return this.session;
+  }
+
+  /** Flushes what it can (bounded), says goodbye to the manager, closes everything. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeSleep?.();
+    await this.queue?.stop();
+    if (this.buffer && this.session?.online) await this.buffer.flushed(2_000);
+    this.buffer?.stop();
+    await this.session?.stop();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeSleep = done;
+    });
+  }
+}
+
+/** True when `file` exists and is readable: used to pick the default config path. */
+export function readable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// wazuh-bpf-agent command line. Exit codes (also in README):
+//   0 success · 1 unexpected failure · 2 bad configuration or usage · 3 no key (enrollment failed
+//   or disabled)
+import { Command, CommanderError, Option } from 'commander';
+import fs from 'node:fs';
+import { Agent, NoKeyError, readable } from './agent.js';
+import { ConfigError } from './config/errors.js';
+import { loadAgentConfig } from './config/load.js';
+import type { AgentConfig } from './config/types.js';
+import { readHostInfo } from './host.js';
+import { Logger, createLogger } from './log.js';
+import { DEFAULT_HOME, agentPaths } from './paths.js';
+import { EnrollmentError } from './wazuh/enroll.js';
+import { readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import { DEFAULT_REPORTED_VERSION } from './wazuh/messages.js';
+
+export const EXIT = { ok: 0, failure: 1, config: 2, noKey: 3 } as const;
+
+const WAZUH_CONFIG = '/var/ossec/etc/ossec.conf';
+const BUNDLED_CONFIG = new URL('../../conf/ossec.conf', import.meta.url).pathname;
+
+interface GlobalOptions {
+  config?: string;
+  home: string;
+  jsonLogs?: boolean;
+  debug?: boolean;
+  reportVersion: string;
+}
+
+function defaultConfigPath(): string {
+  return readable(WAZUH_CONFIG) ? WAZUH_CONFIG : BUNDLED_CONFIG;
+}
+
+function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: AgentConfig } {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const log = createLogger({ logDir: agentPaths(opts.home).logsDir, json: opts.jsonLogs, debug: opts.debug });
+  const config = loadAgentConfig(opts.config ?? defaultConfigPath());
+  for (const w of config.warnings) log.warn(w);
+  return { opts, log, config };
+}
+
+async function runAgent(cmd: Command): Promise<number> {
+  const { opts, log, config } = context(cmd);
+  const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo() });
+  log.info(`Started (pid: ${process.pid}). Configuration: ${config.file}. State: ${agent.paths.home}.`);
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`Received ${signal}. Stopping.`);
+      void agent.stop().then(() => {
+        log.info('Agent stopped.');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  await agent.start();
+  await stopped;
+  return EXIT.ok;
+}
+
+async function enrollCommand(cmd: Command, cmdOpts: { force?: boolean; manager?: string }): Promise<number> {
+  const { opts, log, config } = context(cmd);
+  const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo() });
+  const existing = readAgentKey(agent.paths.clientKeys);
+  if (existing && !cmdOpts.force) {
+    log.info(`Agent already enrolled as '${existing.name}' (ID ${existing.id}) in ${agent.paths.clientKeys}; use --force to enroll again.`);
+    return EXIT.ok;
+  }
+  const address = cmdOpts.manager ?? config.client.enrollment.managerAddress ?? config.client.servers[0]!.address;
+  const key = await agent.enrollWith(address);
+  writeAgentKey(agent.paths.clientKeys, key);
+  log.info(`Agent enrolled as '${key.name}' (ID ${key.id}); key written to ${agent.paths.clientKeys}.`);
+  return EXIT.ok;
+}
+
+function checkConfigCommand(cmd: Command): number {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const config = loadAgentConfig(opts.config ?? defaultConfigPath());
+  for (const w of config.warnings) process.stderr.write(`WARNING: ${w}\n`);
+  process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('wazuh-bpf-agent')
+    .description('File-integrity agent for Wazuh managers (Wazuh 4.x agent protocol, eBPF who-data)')
+    .version(packageVersion(), '-V, --version')
+    .option('-c, --config <ossec.conf>', `agent configuration (default: ${WAZUH_CONFIG} if present, else the bundled conf/ossec.conf)`)
+    .option('--home <dir>', 'state directory: client.keys, counters, shared files, logs', DEFAULT_HOME)
+    .option('--json-logs', 'write logs as JSON lines (ossec.json) instead of ossec.log lines')
+    .option('-d, --debug', 'debug logging')
+    .addOption(
+      new Option('--report-version <version>', 'Wazuh version announced to the manager (managers refuse newer agents)').default(
+        DEFAULT_REPORTED_VERSION,
+      ),
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('enroll if needed, connect to the manager and run until SIGTERM/SIGINT')
+    .action(async (_o, cmd: Command) => setExit(await runAgent(cmd)));
+  program
+    .command('enroll')
+    .description('request a key from wazuh-authd and write client.keys (0640)')
+    .option('--force', 'enroll again even if client.keys already holds a key')
+    .option('--manager <address>', 'enrollment server (default: <enrollment><manager_address>, else the first <server>)')
+    .action(async (o: { force?: boolean; manager?: string }, cmd: Command) => setExit(await enrollCommand(cmd, o)));
+  program
+    .command('check-config')
+    .description('validate ossec.conf and print the effective configuration as JSON')
+    .action((_o, cmd: Command) => setExit(checkConfigCommand(cmd)));
+  return program;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Maps every failure to one line on stderr and an exit code; no stack traces for known errors. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await buildProgram((c) => (code = c)).parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.config;
+    const line = (tag: string, msg: string) => process.stderr.write(`wazuh-bpf-agent: ${tag}: ${msg}\n`);
+    if (e instanceof ConfigError) {
+      line('ERROR', e.message);
+      return EXIT.config;
+    }
+    if (e instanceof NoKeyError || e instanceof EnrollmentError) {
+      line('ERROR', e.message);
+      return EXIT.noKey;
+    }
+    line('CRITICAL', (e as Error).stack ?? String(e));
+    return EXIT.failure;
+  }
+}
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(new URL(import.meta.url).pathname)) {
+  main(process.argv).then((code) => process.exit(code));
+}

@@ -1,0 +1,63 @@
+// The agent's sending counters (global:local), kept across restarts because the manager refuses
+// counters that go backwards for a known agent (msgs.c ReadSecMSG).
+//
+// Wazuh rewrites queue/rids/sender_counter on every message. We write only when the global part
+// changes (once per 9997 messages) and, at every start, move to the next global value before the
+// first message. Whatever was sent before a crash used a global part no larger than the one on
+// disk, so the first counter after any restart is always newer than everything sent before it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Counters, nextCounters } from './codec.js';
+
+export class SenderCounter {
+  private current: Counters;
+
+  private constructor(private readonly file: string, stored: Counters) {
+    this.current = { global: stored.global + 1, local: 0 };
+    this.persist();
+  }
+
+  /** Loads `<dir>/sender_counter` ("global:local:", Wazuh's format) and reserves a new global. */
+  static open(dir: string): SenderCounter {
+    const file = path.join(dir, 'sender_counter');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+    return new SenderCounter(file, readCounterFile(file));
+  }
+
+  /** The counters for the next message; persists before a new global value is used. */
+  next(): Counters {
+    const n = nextCounters(this.current);
+    const newGlobal = n.global !== this.current.global;
+    this.current = n;
+    if (newGlobal) this.persist();
+    return n;
+  }
+
+  get last(): Counters {
+    return { ...this.current };
+  }
+
+  private persist(): void {
+    const tmp = `${this.file}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o640);
+    try {
+      fs.writeSync(fd, `${this.current.global}:${this.current.local}:`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+  }
+}
+
+/** Parses a rids file; a missing or unreadable one counts as 0:0 like Wazuh's OS_StartCounter. */
+export function readCounterFile(file: string): Counters {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { global: 0, local: 0 };
+  }
+  const m = /^(\d+):(\d+)/.exec(text);
+  return m ? { global: Number(m[1]), local: Number(m[2]) } : { global: 0, local: 0 };
+}

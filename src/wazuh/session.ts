@@ -1,0 +1,305 @@
+// The life of the agent's connection to wazuh-remoted: handshake (`agent startup` answered by
+// `agent ack`), the one-time "Agent started" line, keepalives every notify_time, liveness
+// (time-reconnect), manager pushes and requests, reconnection and failover across <server>s,
+// and the `agent shutdown` goodbye. Mirrors client-agent/start_agent.c, notify.c, receiver.c.
+import { EventEmitter } from 'node:events';
+import type { ClientConfig, Label, ServerConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { BufferSink } from './buffer.js';
+import type { AgentKey } from './keys.js';
+import {
+  HostInfo, agentStartedMessage, classifyManagerMessage, keepaliveMessage, requestErrorMessage, shutdownMessage,
+  startupMessage, unameLine,
+} from './messages.js';
+import type { SharedFiles } from './shared-files.js';
+import { Transport, TransportFactory, describeServer } from './transport.js';
+
+export interface SessionOptions {
+  client: ClientConfig;
+  agent: AgentKey;
+  labels: Label[];
+  /** The Wazuh version the agent claims (managers refuse agents newer than themselves). */
+  reportedVersion: string;
+  host: HostInfo;
+  shared: SharedFiles;
+  transportFactory: TransportFactory;
+  log: Logger;
+  /** How long to wait for the manager's answer to `agent startup` (Wazuh: agent.recv_timeout, 60 s). */
+  handshakeTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface SessionEvents {
+  connected: [string];
+  disconnected: [string];
+  stopping: [];
+  /** A FIM synchronization message from the manager (component, payload). */
+  'fim-sync': [string, string];
+}
+
+export class Session extends EventEmitter<SessionEvents> implements BufferSink {
+  private transport: Transport | undefined;
+  private stopping = false;
+  private startedSent = false;
+  private lastHeard = 0;
+  private connectedAt = 0;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private wakePause: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private unknownDataLogged = false;
+  private readonly now: () => number;
+  /** The server in use or being tried, as an index into client.servers. */
+  private serverIndex = 0;
+
+  constructor(private readonly opts: SessionOptions) {
+    super();
+    this.now = opts.now ?? Date.now;
+  }
+
+  get online(): boolean {
+    return this.transport !== undefined;
+  }
+
+  /** The server currently connected, e.g. "[127.0.0.1]:1514/tcp". */
+  get server(): string | undefined {
+    return this.transport?.description;
+  }
+
+  start(): void {
+    this.loopDone ??= this.connectionLoop();
+  }
+
+  send(message: string): boolean {
+    const t = this.transport;
+    if (!t) return false;
+    t.send(message);
+    return true;
+  }
+
+  async writable(): Promise<void> {
+    while (!this.stopping) {
+      const t = this.transport;
+      if (t) return t.drained();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.off('connected', done);
+          this.off('stopping', done);
+          resolve();
+        };
+        this.on('connected', done);
+        this.on('stopping', done);
+      });
+    }
+  }
+
+  /** Says goodbye to the manager (when connected) and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakePause?.();
+    this.emit('stopping');
+    const t = this.transport;
+    if (t) {
+      t.send(shutdownMessage());
+      await Promise.race([t.drained(), sleep(2000)]);
+      t.close();
+    }
+    await this.loopDone;
+  }
+
+  private async connectionLoop(): Promise<void> {
+    const servers = this.opts.client.servers;
+    let failedRounds = 0;
+    while (!this.stopping) {
+      const server = servers[this.serverIndex]!;
+      let live: { closed: Promise<string> } | undefined;
+      for (let attempt = 1; attempt <= server.maxRetries && !this.stopping; attempt++) {
+        live = await this.handshake(server);
+        if (live) break;
+        if (attempt < server.maxRetries) await this.pause(server.retryInterval * 1000);
+      }
+      if (live) {
+        failedRounds = 0;
+        const reason = await live.closed;
+        if (!this.stopping) this.opts.log.warn(`Lost connection with the manager (${describeServer(server)}): ${reason}. Reconnecting.`);
+        continue; // Wazuh's start_agent() tries the same server first
+      }
+      if (this.stopping) break;
+      this.opts.log.warn(
+        `(4101): Waiting for server reply (not started). Tried: '${server.address}'. ` +
+          `Ensure that the manager version is '${this.opts.reportedVersion}' or higher.`,
+      );
+      if (this.serverIndex + 1 < servers.length) {
+        this.serverIndex++;
+        this.opts.log.info(`Trying next server ip in the line: '${servers[this.serverIndex]!.address}'.`);
+        await this.pause(server.retryInterval * 1000);
+      } else {
+        this.serverIndex = 0;
+        failedRounds++;
+        this.opts.log.warn('Unable to connect to any server.');
+        // Back off after each full round of failures, up to time-reconnect (60 s by default).
+        const cap = Math.max(server.retryInterval, this.opts.client.timeReconnect) * 1000;
+        await this.pause(Math.min(server.retryInterval * 1000 * 2 ** (failedRounds - 1), cap));
+      }
+    }
+  }
+
+  /** Connects and waits for `agent ack`; on success, `closed` resolves with the reason it ends. */
+  private async handshake(server: ServerConfig): Promise<{ closed: Promise<string> } | undefined> {
+    const log = this.opts.log;
+    const t = this.opts.transportFactory(server);
+    log.info(`Trying to connect to server (${t.description}).`);
+    try {
+      await t.connect(this.opts.connectTimeoutMs ?? 10_000);
+    } catch (e) {
+      log.error(`(1216): Unable to connect to '${t.description}': '${(e as Error).message}'.`);
+      return undefined;
+    }
+    const answer = await new Promise<{ ok: boolean; why?: string }>((resolve) => {
+      const timer = setTimeout(() => finish({ ok: false, why: 'no answer to the startup message' }), this.opts.handshakeTimeoutMs ?? 60_000);
+      const onMessage = (m: Buffer) => {
+        const c = classifyManagerMessage(m);
+        if (c.kind === 'ack') finish({ ok: true });
+        else if (c.kind === 'error') {
+          log.warn(`Couldn't connect to server '${server.address}': '${c.message}'`);
+          finish({ ok: false, why: c.message });
+        }
+      };
+      const onRejected = (e: Error) => log.warn(`(1214): Problem receiving message from '${server.address}': ${e.message}`);
+      const onClose = (why: string) => finish({ ok: false, why });
+      const finish = (r: { ok: boolean; why?: string }) => {
+        clearTimeout(timer);
+        t.off('message', onMessage);
+        t.off('rejected', onRejected);
+        t.off('close', onClose);
+        this.wakePause = undefined;
+        resolve(r);
+      };
+      this.wakePause = () => finish({ ok: false, why: 'stopping' });
+      t.on('message', onMessage);
+      t.on('rejected', onRejected);
+      t.on('close', onClose);
+      t.send(startupMessage(this.opts.reportedVersion));
+    });
+    if (!answer.ok || this.stopping) {
+      if (!this.stopping) log.debug(`Handshake with ${t.description} failed: ${answer.why}`);
+      t.close();
+      return undefined;
+    }
+    return { closed: this.attach(t) };
+  }
+
+  /** Makes `t` the live connection; resolves with the reason when it closes. */
+  private attach(t: Transport): Promise<string> {
+    const log = this.opts.log;
+    this.transport = t;
+    this.lastHeard = this.connectedAt = this.now();
+    log.info(`(4102): Connected to the server (${t.description}).`);
+    if (!this.startedSent) {
+      this.startedSent = true;
+      t.send(agentStartedMessage(this.opts.agent.name, this.opts.agent.ip));
+    }
+    this.sendKeepalive();
+    const notifyMs = Math.max(1, this.opts.client.notifyTime) * 1000;
+    this.keepaliveTimer = setInterval(() => this.tick(), notifyMs);
+    t.on('message', (m) => this.onManagerMessage(m));
+    t.on('rejected', (e) => log.warn(`(1214): Problem receiving message from '${t.description}': ${e.message}`));
+    const closed = new Promise<string>((resolve) => {
+      t.once('close', (reason) => {
+        clearInterval(this.keepaliveTimer);
+        this.transport = undefined;
+        this.emit('disconnected', reason);
+        resolve(reason);
+      });
+    });
+    this.emit('connected', t.description);
+    return closed;
+  }
+
+  private tick(): void {
+    const t = this.transport;
+    if (!t) return;
+    const c = this.opts.client;
+    if (this.now() - this.lastHeard > c.timeReconnect * 1000) {
+      this.opts.log.warn('Server unavailable. Setting lock.');
+      t.close();
+      return;
+    }
+    if (c.forceReconnectInterval > 0 && this.now() - this.connectedAt >= c.forceReconnectInterval * 1000) {
+      this.opts.log.info('Wazuh Agent will be reconnected because of force reconnect interval');
+      t.close();
+      return;
+    }
+    this.sendKeepalive();
+  }
+
+  private sendKeepalive(): void {
+    const o = this.opts;
+    const msg = keepaliveMessage({
+      uname: unameLine(o.host, o.reportedVersion),
+      agentConfMd5: o.shared.agentConfMd5(),
+      labels: o.labels,
+      mergedMd5: o.shared.mergedMd5(),
+      agentIp: this.transport?.localAddress(),
+    });
+    this.opts.log.debug('Sending keep alive.');
+    this.transport?.send(msg);
+  }
+
+  private onManagerMessage(raw: Buffer): void {
+    const m = classifyManagerMessage(raw);
+    const log = this.opts.log;
+    if (m.kind !== 'data' || this.opts.shared.receiving) this.lastHeard = this.now();
+    switch (m.kind) {
+      case 'ack':
+      case 'request-ack':
+        return;
+      case 'file-open':
+        this.opts.shared.begin(m.md5, m.name);
+        return;
+      case 'data':
+        if (this.opts.shared.receiving) this.opts.shared.append(m.bytes);
+        else if (!this.unknownDataLogged) {
+          this.unknownDataLogged = true;
+          log.warn('Unknown message received. No action defined.');
+        }
+        return;
+      case 'file-close':
+        this.opts.shared.end();
+        return;
+      case 'force-reconnect':
+        log.info('Wazuh Agent will be reconnected because a reconnect message was received');
+        this.transport?.close();
+        return;
+      case 'request':
+        // Wazuh answers requests for components it cannot reach with "err <reason>".
+        this.transport?.send(requestErrorMessage(m.counter, `Component '${m.target}' is not available in wazuh-bpf-agent`));
+        return;
+      case 'fim-sync':
+        this.emit('fim-sync', m.component, m.payload);
+        return;
+      case 'error':
+        log.warn(`Error message from the manager: '${m.message}'`);
+        return;
+      case 'control':
+        log.warn('Unknown message received from server.');
+        return;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakePause = done;
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,100 @@
+// Files the manager pushes to the agent (`#!-up file <md5> <name>`, content chunks,
+// `#!-close file `): in practice the group's merged.mg, which the agent unpacks (agent.conf ...)
+// and whose md5 it reports in every keepalive so the manager knows the agent is in sync.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { parseMergedFile, sharedFileName } from './messages.js';
+
+export const MERGED_FILE = 'merged.mg';
+/** Larger pushes are refused: a group's shared files are kilobytes, not this. */
+const MAX_PUSHED_FILE = 64 * 1024 * 1024;
+
+export class SharedFiles {
+  private open: { name: string; md5: string; chunks: Buffer[]; size: number } | undefined;
+
+  constructor(private readonly dir: string, private readonly log: Logger) {}
+
+  begin(md5: string, name: string): void {
+    const safe = sharedFileName(name);
+    if (!safe) {
+      this.log.warn(`Invalid file '${name.split('\n')[0]}', vulnerable to directory traversal attack. Ignoring.`);
+      this.open = undefined;
+      return;
+    }
+    this.open = { name: safe, md5: md5.toLowerCase(), chunks: [], size: 0 };
+  }
+
+  get receiving(): boolean {
+    return this.open !== undefined;
+  }
+
+  append(chunk: Buffer): void {
+    const f = this.open;
+    if (!f) return;
+    f.size += chunk.length;
+    if (f.size > MAX_PUSHED_FILE) {
+      this.log.warn(`Shared file '${f.name}' from the manager exceeds ${MAX_PUSHED_FILE} bytes. Ignoring.`);
+      this.open = undefined;
+      return;
+    }
+    f.chunks.push(chunk);
+  }
+
+  /** Ends the current file: kept only when its md5 matches what the manager announced. */
+  end(): void {
+    const f = this.open;
+    this.open = undefined;
+    if (!f) return;
+    const data = Buffer.concat(f.chunks);
+    const md5 = crypto.createHash('md5').update(data).digest('hex');
+    if (md5 !== f.md5) {
+      this.log.debug(`Failed md5 for: ${f.name} -- deleting.`);
+      return;
+    }
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o750 });
+    writeAtomic(path.join(this.dir, f.name), data);
+    if (f.name === MERGED_FILE) this.unmerge(data);
+  }
+
+  /** md5 of merged.mg as stored, for the keepalive; undefined when there is none. */
+  mergedMd5(): string | undefined {
+    return this.md5Of(MERGED_FILE);
+  }
+
+  /** md5 of agent.conf (unpacked from merged.mg), for the keepalive. */
+  agentConfMd5(): string | undefined {
+    return this.md5Of('agent.conf');
+  }
+
+  private md5Of(name: string): string | undefined {
+    try {
+      return crypto.createHash('md5').update(fs.readFileSync(path.join(this.dir, name))).digest('hex');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private unmerge(data: Buffer): void {
+    let entries;
+    try {
+      entries = parseMergedFile(data);
+    } catch (e) {
+      this.log.warn(`Error unmerging '${MERGED_FILE}': ${(e as Error).message}`);
+      return;
+    }
+    for (const e of entries) {
+      const name = sharedFileName(path.basename(e.name));
+      if (!name || name === MERGED_FILE) continue;
+      writeAtomic(path.join(this.dir, name), e.content);
+    }
+    this.log.info(`Shared agent configuration has been updated (${entries.length} file(s) in ${MERGED_FILE}).`);
+  }
+}
+
+function writeAtomic(file: string, data: Buffer): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, data, { mode: 0o640 });
+  fs.renameSync(tmp, file);
+}
