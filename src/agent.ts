@@ -94,6 +94,7 @@ export class Agent {
         managerAddress: address,
         port: e.port,
         agentName: e.agentName ?? agentNameFromHostname(os.hostname()),
+        version: this.opts.reportedVersion,
         groups: e.groups,
         agentAddress: e.agentAddress,
         useSourceIp: e.useSourceIp,

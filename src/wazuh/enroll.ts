@@ -21,10 +21,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log.js';
 import { type AgentKey, agentKeyHash, agentKeyProblem, isValidAgentIp, isValidAgentName } from './keys.js';
+import { DEFAULT_REPORTED_VERSION } from './messages.js';
 import { checkManagerIdentity } from './x509.js';
 
-/** The Wazuh version this agent speaks and announces (`V:` field). */
-export const AGENT_VERSION = 'v4.14.7';
 
 export type EnrollmentFailure =
   | 'config'          // our own settings are unusable (name, agent_address, files, ciphers)
@@ -55,7 +54,7 @@ export class EnrollmentError extends Error {
 export interface EnrollRequest {
   password?: string;
   agentName: string;
-  /** Defaults to AGENT_VERSION. */
+  /** The Wazuh version announced (`V:`); defaults to DEFAULT_REPORTED_VERSION. */
   version?: string;
   /** Comma-separated groups, as configured. */
   groups?: string;
@@ -87,7 +86,7 @@ export function buildEnrollRequest(r: EnrollRequest): string {
     throw new EnrollmentError('config', `agent_address '${r.agentAddress}' is not a valid IP address or network`);
   }
   let line = r.password ? `OSSEC PASS: ${r.password} OSSEC A:'${r.agentName}'` : `OSSEC A:'${r.agentName}'`;
-  line += ` V:'${r.version ?? AGENT_VERSION}'`;
+  line += ` V:'${r.version ?? DEFAULT_REPORTED_VERSION}'`;
   if (r.groups !== undefined) line += ` G:'${r.groups}'`;
   if (r.agentAddress !== undefined) line += ` IP:'${r.agentAddress}'`;
   else if (r.useSourceIp) line += " IP:'src'";
@@ -127,7 +126,7 @@ const KNOWN_REFUSALS: { pattern: RegExp; failure: EnrollmentFailure; explain: (m
   {
     pattern: /^Agent version must be lower or equal to manager version/,
     failure: 'version',
-    explain: () => `the manager is older than this agent (${AGENT_VERSION}) and refuses it: incompatible version`,
+    explain: () => 'the manager is older than the Wazuh version this agent announces and refuses it: incompatible version (see --report-version)',
   },
 ];
 
@@ -198,7 +197,7 @@ export function readEnrollmentPassword(file: string, log: Logger): string | unde
   return password;
 }
 
-export interface EnrollOptions extends Omit<EnrollRequest, 'version'> {
+export interface EnrollOptions extends EnrollRequest {
   managerAddress: string;
   port: number;
   useSourceIp: boolean;

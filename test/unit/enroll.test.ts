@@ -5,7 +5,6 @@ import type { PeerCertificate } from 'node:tls';
 import { expect } from 'chai';
 import { MemoryLogger } from '../../src/log.js';
 import {
-  AGENT_VERSION,
   EnrollmentError,
   type EnrollmentFailure,
   agentNameFromHostname,
@@ -29,8 +28,8 @@ function enrollmentError(f: () => unknown): EnrollmentError {
 
 describe('enrollment', () => {
   describe('buildEnrollRequest', () => {
-    it('announces version 4.14.7', () => {
-      expect(AGENT_VERSION).to.equal('v4.14.7');
+    it('announces the version it is given, v4.14.7 by default', () => {
+      expect(buildEnrollRequest({ agentName: 'web-01', version: 'v4.9.2' })).to.equal("OSSEC A:'web-01' V:'v4.9.2'\n");
     });
 
     const cases: [string, Parameters<typeof buildEnrollRequest>[0], string][] = [
