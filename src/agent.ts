@@ -15,6 +15,7 @@ import type { HostInfo } from './wazuh/messages.js';
 import { Session } from './wazuh/session.js';
 import { SharedFiles } from './wazuh/shared-files.js';
 import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
+import { Stoppable } from './timers.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -43,8 +44,7 @@ export class Agent {
   private session: Session | undefined;
   private buffer: ClientBuffer | undefined;
   private queue: LocalQueue | undefined;
-  private stopping = false;
-  private wakeSleep: (() => void) | undefined;
+  private readonly lifetime = new Stoppable();
 
   constructor(private readonly opts: AgentOptions) {
     this.paths = agentPaths(opts.home);
@@ -61,7 +61,7 @@ export class Agent {
       .filter((a): a is string => a !== undefined)
       .filter((a, i, all) => all.indexOf(a) === i);
     let delay = 0;
-    while (!this.stopping) {
+    while (!this.lifetime.stopped) {
       for (const address of targets) {
         try {
           const key = await this.enrollWith(address);
@@ -69,7 +69,7 @@ export class Agent {
           log.info(`Valid key received and written to ${this.paths.clientKeys}.`);
           if (enrollment.delayAfterEnrollment > 0) {
             log.info(`Waiting ${enrollment.delayAfterEnrollment} seconds before server connection`);
-            await this.sleep(enrollment.delayAfterEnrollment * 1000);
+            await this.lifetime.sleep(enrollment.delayAfterEnrollment * 1000);
           }
           return key;
         } catch (e) {
@@ -80,7 +80,7 @@ export class Agent {
       }
       delay = Math.min(delay + ENROLL_RETRY_STEP_MS, ENROLL_RETRY_MAX_MS);
       log.info(`Sleeping ${delay / 1000} seconds before trying to enroll again`);
-      await this.sleep(delay);
+      await this.lifetime.sleep(delay);
     }
     throw new EnrollmentError('connection', 'stopped before enrollment succeeded');
   }
@@ -113,7 +113,7 @@ export class Agent {
   async start(): Promise<void> {
     const { config, log } = this.opts;
     const key = await this.ensureKey();
-    if (this.stopping) return;
+    if (this.lifetime.stopped) return;
     log.info(`Using AES as encryption method.`);
     const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir));
     this.session = new Session({
@@ -149,23 +149,11 @@ export class Agent {
 
   /** Flushes what it can (bounded), says goodbye to the manager, closes everything. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeSleep?.();
+    this.lifetime.stop();
     await this.queue?.stop();
     if (this.buffer && this.session?.online) await this.buffer.flushed(2_000);
     this.buffer?.stop();
     await this.session?.stop();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeSleep = done;
-    });
   }
 }
 

@@ -10,6 +10,7 @@
 import type { ClientBufferConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { BufferState, bufferStateMessage } from './messages.js';
+import { sleep } from '../timers.js';
 
 /** Where the buffer delivers: the session. */
 export interface BufferSink {
@@ -187,8 +188,4 @@ export class ClientBuffer {
     this.notices.push(bufferStateMessage(wire, this.levels.warnLevel));
     this.wake?.();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -12,6 +12,7 @@ import {
   startupMessage, unameLine,
 } from './messages.js';
 import type { SharedFiles } from './shared-files.js';
+import { Stoppable, sleep } from '../timers.js';
 import { Transport, TransportFactory, describeServer } from './transport.js';
 
 export interface SessionOptions {
@@ -40,12 +41,11 @@ export interface SessionEvents {
 
 export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   private transport: Transport | undefined;
-  private stopping = false;
+  private readonly lifetime = new Stoppable();
   private startedSent = false;
   private lastHeard = 0;
   private connectedAt = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
-  private wakePause: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private unknownDataLogged = false;
   private readonly now: () => number;
@@ -78,7 +78,7 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   }
 
   async writable(): Promise<void> {
-    while (!this.stopping) {
+    while (!this.lifetime.stopped) {
       const t = this.transport;
       if (t) return t.drained();
       await new Promise<void>((resolve) => {
@@ -95,8 +95,7 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
 
   /** Says goodbye to the manager (when connected) and stops reconnecting. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakePause?.();
+    this.lifetime.stop();
     this.emit('stopping');
     const t = this.transport;
     if (t) {
@@ -110,21 +109,21 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   private async connectionLoop(): Promise<void> {
     const servers = this.opts.client.servers;
     let failedRounds = 0;
-    while (!this.stopping) {
+    while (!this.lifetime.stopped) {
       const server = servers[this.serverIndex]!;
       let live: { closed: Promise<string> } | undefined;
-      for (let attempt = 1; attempt <= server.maxRetries && !this.stopping; attempt++) {
+      for (let attempt = 1; attempt <= server.maxRetries && !this.lifetime.stopped; attempt++) {
         live = await this.handshake(server);
         if (live) break;
-        if (attempt < server.maxRetries) await this.pause(server.retryInterval * 1000);
+        if (attempt < server.maxRetries) await this.lifetime.sleep(server.retryInterval * 1000);
       }
       if (live) {
         failedRounds = 0;
         const reason = await live.closed;
-        if (!this.stopping) this.opts.log.warn(`Lost connection with the manager (${describeServer(server)}): ${reason}. Reconnecting.`);
+        if (!this.lifetime.stopped) this.opts.log.warn(`Lost connection with the manager (${describeServer(server)}): ${reason}. Reconnecting.`);
         continue; // Wazuh's start_agent() tries the same server first
       }
-      if (this.stopping) break;
+      if (this.lifetime.stopped) break;
       this.opts.log.warn(
         `(4101): Waiting for server reply (not started). Tried: '${server.address}'. ` +
           `Ensure that the manager version is '${this.opts.reportedVersion}' or higher.`,
@@ -132,14 +131,14 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
       if (this.serverIndex + 1 < servers.length) {
         this.serverIndex++;
         this.opts.log.info(`Trying next server ip in the line: '${servers[this.serverIndex]!.address}'.`);
-        await this.pause(server.retryInterval * 1000);
+        await this.lifetime.sleep(server.retryInterval * 1000);
       } else {
         this.serverIndex = 0;
         failedRounds++;
         this.opts.log.warn('Unable to connect to any server.');
         // Back off after each full round of failures, up to time-reconnect (60 s by default).
         const cap = Math.max(server.retryInterval, this.opts.client.timeReconnect) * 1000;
-        await this.pause(Math.min(server.retryInterval * 1000 * 2 ** (failedRounds - 1), cap));
+        await this.lifetime.sleep(Math.min(server.retryInterval * 1000 * 2 ** (failedRounds - 1), cap));
       }
     }
   }
@@ -172,17 +171,17 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
         t.off('message', onMessage);
         t.off('rejected', onRejected);
         t.off('close', onClose);
-        this.wakePause = undefined;
+        unregister();
         resolve(r);
       };
-      this.wakePause = () => finish({ ok: false, why: 'stopping' });
+      const unregister = this.lifetime.onStop(() => finish({ ok: false, why: 'stopping' }));
       t.on('message', onMessage);
       t.on('rejected', onRejected);
       t.on('close', onClose);
       t.send(startupMessage(this.opts.reportedVersion));
     });
-    if (!answer.ok || this.stopping) {
-      if (!this.stopping) log.debug(`Handshake with ${t.description} failed: ${answer.why}`);
+    if (!answer.ok || this.lifetime.stopped) {
+      if (!this.lifetime.stopped) log.debug(`Handshake with ${t.description} failed: ${answer.why}`);
       t.close();
       return undefined;
     }
@@ -286,20 +285,4 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
         return;
     }
   }
-
-  private pause(ms: number): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakePause = done;
-    });
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

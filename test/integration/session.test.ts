@@ -88,6 +88,9 @@ describe('session with the test manager', function () {
     await remoted.waitFor('the injected event', () => remoted.received('1:it-test:hello from the queue socket').length === 1);
     expect(fs.statSync(agent.paths.queueSocket).mode & 0o777).to.equal(0o660);
 
+    // What the real analysisd makes of it: the first start of this agent is rule 501.
+    expect(remoted.alerts.map((a) => a.rule.id)).to.include('501');
+
     // Counters grow strictly across the whole session.
     const counters = remoted.messages.map((m) => m.counters.global * 10_000 + m.counters.local);
     expect(counters).to.deep.equal([...counters].sort((a, b) => a - b));
@@ -169,5 +172,6 @@ describe('session with the test manager', function () {
     await remoted.waitFor('second-run keepalive', () => remoted.messages.filter((m) => isValidKeepalive(m.text)).length >= 2);
     expect(remoted.rejections).to.deep.equal([]);
     expect(authd.keys).to.have.length(1); // no second enrollment
+    expect(remoted.alerts.filter((a) => ['501', '503'].includes(a.rule.id)).map((a) => a.rule.id)).to.deep.equal(['501', '503']);
   });
 });

@@ -10,6 +10,7 @@ import {
   parseAgentPayload,
 } from '../../src/wazuh/codec.js';
 import type { AgentKey } from '../../src/wazuh/keys.js';
+import { TestAlert, alertFor } from './analysis.js';
 
 export interface ReceivedMessage {
   agentId: string;
@@ -46,6 +47,10 @@ interface DurableState {
 export class TestRemoted {
   readonly messages: ReceivedMessage[] = [];
   readonly rejections: Rejection[] = [];
+  /** What the real manager's analysisd would have raised for the messages (test/support/analysis.ts). */
+  readonly alerts: TestAlert[] = [];
+  /** Agent names seen starting, for rule 501 (first time) vs 503. */
+  private readonly startedNames = new Set<string>();
   tcpPort = 0;
   udpPort = 0;
   private tcp: net.Server | undefined;
@@ -181,11 +186,20 @@ export class TestRemoted {
       return;
     }
     this.messages.push({ agentId, protocol, counters, text, at: Date.now() });
+    this.analyze(agentId, text);
     if (text.startsWith('#!-agent startup ') || (text.startsWith('#!-') && isValidKeepalive(text) && this.opts.ackKeepalives !== false)) {
       this.sendToAgent(agentId, '#!-agent ack ');
     }
     if (isValidKeepalive(text) && this.opts.mergedMg) this.pushMergedIfStale(agentId, text);
     this.notify();
+  }
+
+  private analyze(agentId: string, text: string): void {
+    const name = this.keyOf(agentId)?.name ?? agentId;
+    const alert = alertFor({ id: agentId, name }, text, { firstConnection: !this.startedNames.has(name) });
+    if (!alert) return;
+    if (alert.rule.id === '501' || alert.rule.id === '503') this.startedNames.add(name);
+    this.alerts.push(alert);
   }
 
   private pushMergedIfStale(agentId: string, keepalive: string): void {

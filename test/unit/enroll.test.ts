@@ -95,7 +95,7 @@ describe('enrollment', () => {
       ['ERROR: Invalid group: nope. Unable to add agent', 'invalid-group', /rejected the agent groups \(Invalid group: nope\)/],
       ['ERROR: Invalid group name: a b. Unable to add agent', 'invalid-group', /\(Invalid group name: a b\)/],
       ['ERROR: Maximum multigroup reached: Limit is 128. Unable to add agent', 'invalid-group', /\(Maximum multigroup reached: Limit is 128\)/],
-      ['ERROR: Agent version must be lower or equal to manager version. Unable to add agent', 'version', /older than this agent \(v4.14.7\).*incompatible version/],
+      ['ERROR: Agent version must be lower or equal to manager version. Unable to add agent', 'version', /older than the Wazuh version this agent announces.*incompatible version.*--report-version/],
       ['ERROR: Invalid request for new agent. Unable to add agent', 'manager', /^Invalid request for new agent. Unable to add agent \(from manager\)$/],
       ['ERROR: Cannot comunicate with master', 'manager', /^Cannot comunicate with master \(from manager\)$/],
     ];
