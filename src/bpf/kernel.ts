@@ -1,0 +1,343 @@
+// What the running kernel is and what it offers the capture: the real argument layout of the VFS
+// functions the kprobe/fentry programs read (from BTF, because vendors backport signature
+// changes; the release number only when BTF is missing), and static checks of each attach
+// mechanism. The checks are preconditions, not verdicts: the loader decides by loading.
+// Resolution and parsing are pure; the probe* / read* / ensure* functions do the I/O.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { Btf, parseBtf } from './btf.js';
+
+const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
+const TRACEFS = '/sys/kernel/tracing';
+/** Tracing under debugfs: tracefs automounted there (4.1+), or debugfs itself before 4.1. */
+const DEBUGFS_TRACING = '/sys/kernel/debug/tracing';
+/** The kprobe PMU (Linux 4.17, CONFIG_KPROBE_EVENTS): libbpf attaches kprobes through it with perf_event_open. */
+const KPROBE_PMU_TYPE = '/sys/bus/event_source/devices/kprobe/type';
+const SECURITYFS = '/sys/kernel/security';
+
+export interface KernelRelease {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+/** Probe outcome: `ok` and, either way, why. */
+export interface Probe {
+  ok: boolean;
+  reason: string;
+}
+
+export type ChoiceSource = 'override' | 'btf' | 'release';
+
+/** Which argument (1-based) of a VFS function is its `struct dentry *`, and how we know. */
+export interface ArgChoice {
+  index: 2 | 3;
+  source: ChoiceSource;
+  detail: string;
+}
+
+export type RenameAbi = 'renamedata' | 'args';
+
+export interface RenameChoice {
+  /** `vfs_rename(struct renamedata *)` (5.12+) or the six arguments `(old_dir, old_dentry, new_dir, new_dentry, ...)`. */
+  abi: RenameAbi;
+  source: ChoiceSource;
+  detail: string;
+}
+
+export interface LayoutInput {
+  /** The running kernel's BTF; undefined when it has none. */
+  btf?: Btf;
+  /** `uname -r`. */
+  release: string;
+}
+
+/** `6.1.0-47-cloud-amd64`, `6.12.117+deb13-cloud-amd64`, `4.18.0-553.el8_10.x86_64`, `6.18.44-fc-v782`, `6.1`. */
+export function parseKernelRelease(release: string): KernelRelease {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) throw new Error(`cannot read a kernel version from release '${release}'`);
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0) };
+}
+
+function atLeast(r: KernelRelease, major: number, minor: number): boolean {
+  return r.major > major || (r.major === major && r.minor >= minor);
+}
+
+function releaseRule(release: string, major: number, minor: number): { since: boolean; detail: string } {
+  const r = parseKernelRelease(release);
+  const since = atLeast(r, major, minor);
+  return { since, detail: `release ${r.major}.${r.minor}.${r.patch} ${since ? '>=' : '<'} ${major}.${minor}` };
+}
+
+/**
+ * Linux 5.12 ("namei: prepare for idmapped mounts") put a `struct user_namespace *` first in
+ * vfs_unlink/vfs_create, moving the dentry from argument 2 to 3; 6.3 ("fs: port vfs_*() helpers
+ * to struct mnt_idmap") made it a `struct mnt_idmap *`, the dentry staying 3rd.
+ */
+function resolveDentryArg(func: string, o: LayoutInput & { override?: 2 | 3 }): ArgChoice {
+  if (o.override !== undefined) return { index: o.override, source: 'override', detail: `set explicitly to ${o.override}` };
+  const notes: string[] = [];
+  const f = o.btf?.findFunc(func);
+  if (f) {
+    const index = o.btf!.pointerParamIndex(func, 'dentry');
+    if (index === 2 || index === 3) return { index, source: 'btf', detail: `BTF: ${f.signature}` };
+    notes.push(`BTF: ${f.signature} has no struct dentry * as argument 2 or 3`);
+  } else if (o.btf) {
+    notes.push(`BTF has no ${func}`);
+  }
+  const rule = releaseRule(o.release, 5, 12);
+  return { index: rule.since ? 3 : 2, source: 'release', detail: [...notes, rule.detail].join('; ') };
+}
+
+export function resolveUnlinkDentryArg(o: LayoutInput & { override?: 2 | 3 }): ArgChoice {
+  return resolveDentryArg('vfs_unlink', o);
+}
+
+export function resolveCreateDentryArg(o: LayoutInput & { override?: 2 | 3 }): ArgChoice {
+  return resolveDentryArg('vfs_create', o);
+}
+
+/** Linux 5.12 ("namei: introduce struct renamedata") folded vfs_rename's six arguments into one struct. */
+export function resolveRenameAbi(o: LayoutInput & { override?: RenameAbi }): RenameChoice {
+  if (o.override !== undefined) return { abi: o.override, source: 'override', detail: `set explicitly to ${o.override}` };
+  const notes: string[] = [];
+  const f = o.btf?.findFunc('vfs_rename');
+  if (f) {
+    if (o.btf!.pointerParamIndex('vfs_rename', 'renamedata') === 1) return { abi: 'renamedata', source: 'btf', detail: `BTF: ${f.signature}` };
+    if (o.btf!.pointerParamIndex('vfs_rename', 'dentry') === 2) return { abi: 'args', source: 'btf', detail: `BTF: ${f.signature}` };
+    notes.push(`BTF: ${f.signature} is neither (struct renamedata *) nor (old_dir, old_dentry, ...)`);
+  } else if (o.btf) {
+    notes.push('BTF has no vfs_rename');
+  }
+  const rule = releaseRule(o.release, 5, 12);
+  return { abi: rule.since ? 'renamedata' : 'args', source: 'release', detail: [...notes, rule.detail].join('; ') };
+}
+
+export interface VmlinuxBtf {
+  /** Undefined when the file is missing or unreadable (see reason). */
+  btf?: Btf;
+  path: string;
+  sizeBytes?: number;
+  parseMs?: number;
+  reason: string;
+}
+
+/** The kernel's BTF (Linux 5.4+ built with CONFIG_DEBUG_INFO_BTF), parsed. */
+export function readVmlinuxBtf(path = VMLINUX_BTF): VmlinuxBtf {
+  let blob: Buffer;
+  try {
+    blob = fs.readFileSync(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return { path, reason: `no ${path}: kernel built without CONFIG_DEBUG_INFO_BTF, or older than 5.4` };
+    return { path, reason: `cannot read ${path}: ${err.message}` };
+  }
+  const start = process.hrtime.bigint();
+  try {
+    const btf = parseBtf(blob);
+    const parseMs = Number(process.hrtime.bigint() - start) / 1e6;
+    return { btf, path, sizeBytes: blob.length, parseMs, reason: `${btf.typeCount} types, parsed in ${parseMs.toFixed(1)} ms` };
+  } catch (e) {
+    return { path, sizeBytes: blob.length, reason: (e as Error).message };
+  }
+}
+
+/** Where tracefs is mounted (its `events` directory is visible), if anywhere we look. */
+function tracefsDir(): string | undefined {
+  return [TRACEFS, DEBUGFS_TRACING].find((dir) => fs.existsSync(`${dir}/events`));
+}
+
+export function probeKprobes(): Probe {
+  if (fs.existsSync(KPROBE_PMU_TYPE)) return { ok: true, reason: `kprobe PMU present (${KPROBE_PMU_TYPE})` };
+  const tracing = tracefsDir();
+  if (tracing && fs.existsSync(`${tracing}/kprobe_events`)) return { ok: true, reason: `legacy ${tracing}/kprobe_events present (no kprobe PMU)` };
+  const unchecked = tracing ? '' : '; tracefs not mounted, kprobe_events not checked';
+  return { ok: false, reason: `no kprobe PMU (${KPROBE_PMU_TYPE}): kernel built without CONFIG_KPROBES/CONFIG_KPROBE_EVENTS${unchecked}` };
+}
+
+/** First release with BPF trampolines (fentry/fexit) per `uname -m`. */
+const TRAMPOLINE_SINCE: Record<string, [number, number]> = {
+  x86_64: [5, 5], // "bpf: Introduce BPF trampoline"
+  aarch64: [6, 0], // "bpf, arm64: Add bpf trampoline for arm64"
+  s390x: [6, 3], // "s390/bpf: Implement arch_prepare_bpf_trampoline()"
+};
+
+/**
+ * fentry's static preconditions: vmlinux BTF (programs attach by BTF id) and an architecture and
+ * release with BPF trampolines. A kernel can still refuse at load (LSM policy, lockdown, missing
+ * ftrace direct calls); only loading tells.
+ */
+export function fentryPreconditions(btfPresent: boolean, release: string, machine: string): Probe {
+  if (!btfPresent) return { ok: false, reason: `no vmlinux BTF (${VMLINUX_BTF}) to attach by` };
+  const since = TRAMPOLINE_SINCE[machine];
+  if (!since) return { ok: false, reason: `no BPF trampoline known for ${machine}` };
+  const rule = releaseRule(release, ...since);
+  return rule.since
+    ? { ok: true, reason: `vmlinux BTF, ${machine} ${rule.detail}; loading decides` }
+    : { ok: false, reason: `${machine} ${rule.detail}: no BPF trampolines` };
+}
+
+/** The syscall tracepoints the tracepoint mode attaches to (CONFIG_FTRACE_SYSCALLS), where tracefs shows them. */
+export function probeTracepoints(): Probe {
+  const tracing = tracefsDir();
+  if (!tracing) return { ok: false, reason: `tracefs is not mounted (ensureTracefs() mounts it at ${TRACEFS})` };
+  const tp = `${tracing}/events/syscalls/sys_enter_unlinkat`;
+  return fs.existsSync(tp)
+    ? { ok: true, reason: `${tp} present` }
+    : { ok: false, reason: `no ${tp}: kernel built without CONFIG_FTRACE_SYSCALLS` };
+}
+
+/**
+ * Mounts tracefs at /sys/kernel/tracing unless it is already there: libbpf and the loader look
+ * for tracepoints there first. Needs root; the mount point exists whenever the kernel has tracefs.
+ */
+export function ensureTracefs(): Probe & { mounted: boolean } {
+  if (fs.existsSync(`${TRACEFS}/events`)) return { ok: true, mounted: false, reason: `tracefs already mounted at ${TRACEFS}` };
+  if (!fs.existsSync(TRACEFS)) return { ok: false, mounted: false, reason: `no ${TRACEFS}: kernel without tracefs (CONFIG_TRACING off, or older than 4.1)` };
+  try {
+    execFileSync('mount', ['-t', 'tracefs', 'tracefs', TRACEFS], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
+    return { ok: false, mounted: false, reason: `mount -t tracefs tracefs ${TRACEFS} failed: ${stderr || (e as Error).message}` };
+  }
+  return { ok: true, mounted: true, reason: `mounted tracefs at ${TRACEFS}` };
+}
+
+/**
+ * BPF_MAP_TYPE_RINGBUF (Linux 5.8). BTF tells whether this kernel's
+ * `enum bpf_map_type` has it, which also covers backports (RHEL 8's 4.18 has it); the release
+ * is the fallback.
+ */
+export function ringbufSupport(btf: Btf | undefined, release: string): Probe {
+  if (btf) {
+    const value = btf.enumValue('bpf_map_type', 'BPF_MAP_TYPE_RINGBUF');
+    return value !== undefined
+      ? { ok: true, reason: `BTF: enum bpf_map_type has BPF_MAP_TYPE_RINGBUF (${value})` }
+      : { ok: false, reason: 'BTF: enum bpf_map_type has no BPF_MAP_TYPE_RINGBUF' };
+  }
+  const rule = releaseRule(release, 5, 8);
+  return { ok: rule.since, reason: rule.detail };
+}
+
+/** `none [integrity] confidentiality` → 'integrity' (the bracketed, active level). */
+export function parseLockdown(text: string): string | undefined {
+  return /\[(\w+)\]/.exec(text)?.[1];
+}
+
+export interface Lockdown {
+  mode?: string;
+  reason: string;
+}
+
+/**
+ * Kernel lockdown (Linux 5.4; reasons in include/linux/security.h, enum lockdown_reason).
+ * `integrity` only takes what the capture does not use; `confidentiality` also takes kprobes,
+ * tracefs, perf and bpf_probe_read_kernel, i.e. every capture mode.
+ */
+export function probeLockdown(): Lockdown {
+  const file = `${SECURITYFS}/lockdown`;
+  // securityfs always has `lsm` (4.15+) once mounted; the bare mount point is an empty directory.
+  if (!fs.existsSync(`${SECURITYFS}/lsm`)) return { reason: `securityfs not mounted at ${SECURITYFS}; lockdown unknown` };
+  if (!fs.existsSync(file)) return { mode: 'none', reason: `no ${file}: kernel without the lockdown LSM` };
+  const mode = parseLockdown(fs.readFileSync(file, 'utf8'));
+  const effect: Record<string, string> = {
+    none: 'no restriction',
+    integrity: 'bpf_probe_write_user and debugfs refused; kernel memory, kprobes and tracefs still usable',
+    confidentiality: 'kprobes, tracefs, perf and bpf_probe_read_kernel refused',
+  };
+  return { mode, reason: mode ? `${mode}: ${effect[mode] ?? 'unknown level'}` : `cannot read ${file}` };
+}
+
+/** Active LSMs in order (/sys/kernel/security/lsm, Linux 4.15); [] when securityfs is not mounted. */
+export function readLsms(): string[] {
+  try {
+    return fs.readFileSync(`${SECURITYFS}/lsm`, 'utf8').trim().split(',').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+export interface Privileges extends Probe {
+  root: boolean;
+  capSysAdmin: boolean;
+  capPerfmon: boolean;
+  capBpf: boolean;
+}
+
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n; // Linux 5.8
+const CAP_BPF = 39n; // Linux 5.8
+
+/** Decodes the CapEff line of /proc/<pid>/status (hex bit mask). */
+export function decodeCapabilities(capEffHex: string): Pick<Privileges, 'capSysAdmin' | 'capPerfmon' | 'capBpf'> {
+  if (!/^[0-9a-fA-F]{1,16}$/.test(capEffHex)) throw new Error(`CapEff '${capEffHex}' is not a hex mask`);
+  const mask = BigInt(`0x${capEffHex}`);
+  const has = (bit: bigint) => ((mask >> bit) & 1n) === 1n;
+  return { capSysAdmin: has(CAP_SYS_ADMIN), capPerfmon: has(CAP_PERFMON), capBpf: has(CAP_BPF) };
+}
+
+/**
+ * Loading tracing programs needs CAP_SYS_ADMIN, or since 5.8 CAP_BPF plus CAP_PERFMON
+ * (kernels before 5.8 do not have those bits, so CapEff never shows them there).
+ */
+export function probePrivileges(status = fs.readFileSync('/proc/self/status', 'utf8')): Privileges {
+  const capEff = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status)?.[1];
+  if (!capEff) throw new Error('no CapEff line in /proc/self/status');
+  const caps = decodeCapabilities(capEff);
+  const root = process.geteuid?.() === 0;
+  const ok = caps.capSysAdmin || (caps.capBpf && caps.capPerfmon);
+  const held = caps.capSysAdmin ? 'CAP_SYS_ADMIN' : 'CAP_BPF and CAP_PERFMON';
+  return {
+    ok,
+    reason: ok ? `${held} effective` : `CapEff ${capEff} has neither CAP_SYS_ADMIN nor CAP_BPF+CAP_PERFMON: run as root`,
+    root,
+    ...caps,
+  };
+}
+
+/** Everything above about the running kernel, JSON-serialisable (`wazuh-bpf-agent probe --json`). */
+export interface KernelReport {
+  release: string;
+  machine: string;
+  btf: { present: boolean; path: string; sizeBytes?: number; types?: number; parseMs?: number; reason: string };
+  vfsUnlink: ArgChoice;
+  vfsRename: RenameChoice;
+  vfsCreate: ArgChoice;
+  kprobes: Probe;
+  fentry: Probe;
+  tracepoints: Probe;
+  ringbuf: Probe;
+  lsm: string[];
+  lockdown: Lockdown;
+  privileges: Privileges;
+}
+
+export function probeKernel(): KernelReport {
+  const release = os.release();
+  const machine = os.machine();
+  const vmlinux = readVmlinuxBtf();
+  const { btf } = vmlinux;
+  return {
+    release,
+    machine,
+    btf: {
+      present: btf !== undefined,
+      path: vmlinux.path,
+      sizeBytes: vmlinux.sizeBytes,
+      types: btf?.typeCount,
+      parseMs: vmlinux.parseMs,
+      reason: vmlinux.reason,
+    },
+    vfsUnlink: resolveUnlinkDentryArg({ btf, release }),
+    vfsRename: resolveRenameAbi({ btf, release }),
+    vfsCreate: resolveCreateDentryArg({ btf, release }),
+    kprobes: probeKprobes(),
+    fentry: fentryPreconditions(btf !== undefined, release, machine),
+    tracepoints: probeTracepoints(),
+    ringbuf: ringbufSupport(btf, release),
+    lsm: readLsms(),
+    lockdown: probeLockdown(),
+    privileges: probePrivileges(),
+  };
+}
