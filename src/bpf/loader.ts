@@ -1,0 +1,191 @@
+// Loads bpf/fim.bpf.c's object in one attach mode: only that mode's programs are loaded, the
+// kernel-specific argument layout is written into .rodata before load, the ring buffer is sized,
+// and every program is attached. Failures name the mode, the stage and libbpf's last words.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseObjectBtf } from './btf.js';
+import { BpfLink, BpfMap, BpfObject, Libbpf, openLibbpf } from './libbpf.js';
+
+export type AttachMode = 'kprobe' | 'fentry' | 'tracepoint';
+
+/** The object `npm run build` compiles (dist/bpf/fim.bpf.o, next to dist/src/bpf/). */
+export const DEFAULT_OBJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bpf/fim.bpf.o');
+
+/** Programs of each mode, by function name in bpf/fim.bpf.c. */
+export const MODE_PROGRAMS: Record<AttachMode, readonly string[]> = {
+  kprobe: ['kprobe_vfs_unlink', 'kprobe_vfs_rename', 'kprobe_vfs_open', 'kprobe_filp_close'],
+  fentry: ['fentry_vfs_unlink', 'fentry_vfs_rename', 'fentry_vfs_open', 'fentry_filp_close'],
+  tracepoint: [
+    'tp_enter_unlinkat', 'tp_exit_unlinkat', 'tp_enter_unlink', 'tp_exit_unlink',
+    'tp_enter_renameat2', 'tp_exit_renameat2', 'tp_enter_renameat', 'tp_exit_renameat', 'tp_enter_rename', 'tp_exit_rename',
+    'tp_exit_openat', 'tp_exit_openat2', 'tp_exit_open', 'tp_exit_creat', 'tp_enter_close',
+  ],
+};
+
+/** Legacy syscalls some architectures lack (arm64 has no unlink/rename/open/creat). */
+const OPTIONAL_TRACEPOINTS: Record<string, string> = {
+  tp_enter_unlink: 'sys_enter_unlink', tp_exit_unlink: 'sys_exit_unlink',
+  tp_enter_rename: 'sys_enter_rename', tp_exit_rename: 'sys_exit_rename',
+  tp_enter_renameat: 'sys_enter_renameat', tp_exit_renameat: 'sys_exit_renameat',
+  tp_exit_open: 'sys_exit_open', tp_exit_creat: 'sys_exit_creat', tp_exit_openat2: 'sys_exit_openat2',
+};
+
+export interface LoadOptions {
+  mode: AttachMode;
+  /** 1-based index of vfs_unlink's `struct dentry *` (2 before Linux 5.12, 3 since). */
+  unlinkDentryArg: 2 | 3;
+  /** vfs_rename(struct renamedata *) (5.12+) rather than six arguments. */
+  renameUsesRenamedata: boolean;
+  objectPath?: string;
+  /** Ring buffer size in bytes (a power of two, at least a page). Default 8 MiB. */
+  ringBytes?: number;
+  /** Pending bytes past which the BPF side wakes the reader. Default 256 KiB. */
+  wakeupBytes?: number;
+  tracefsEvents?: string;
+}
+
+export type LoadStage = 'open' | 'configure' | 'load' | 'attach';
+
+export class CaptureLoadError extends Error {
+  constructor(readonly mode: AttachMode, readonly stage: LoadStage, reason: string, readonly libbpfLog: string[] = []) {
+    super(`${mode}: ${stage} failed: ${reason}`);
+    this.name = 'CaptureLoadError';
+  }
+}
+
+/** The loaded, attached FIM programs of one mode and their maps. */
+export class FimPrograms {
+  private closed = false;
+
+  private constructor(
+    private readonly lib: Libbpf,
+    private readonly obj: BpfObject,
+    private readonly links: BpfLink[],
+    readonly mode: AttachMode,
+    readonly eventsFd: number,
+    private readonly anchorsFd: number,
+    private readonly dropsFd: number,
+    /** Tracepoints left out because this kernel does not have them. */
+    readonly skipped: string[],
+  ) {}
+
+  static load(o: LoadOptions): FimPrograms {
+    let lib: Libbpf;
+    try {
+      lib = openLibbpf();
+    } catch (e) {
+      throw new CaptureLoadError(o.mode, 'open', (e as Error).message);
+    }
+    const objectPath = o.objectPath ?? DEFAULT_OBJECT;
+    const fail = (stage: LoadStage, e: unknown): never => {
+      // one line for the reason; the verifier's words stay in libbpfLog
+      throw new CaptureLoadError(o.mode, stage, (e as Error).message.split('\n')[0]!, lib.recentLog().slice(-20));
+    };
+    let obj: BpfObject;
+    try {
+      obj = lib.bpf_object__open_file(objectPath);
+    } catch (e) {
+      return fail('open', e);
+    }
+    const links: BpfLink[] = [];
+    const cleanup = () => {
+      for (const l of links) lib.bpf_link__destroy(l);
+      lib.bpf_object__close(obj);
+    };
+    try {
+      const skipped = configure(lib, obj, objectPath, o);
+      try {
+        lib.bpf_object__load(obj);
+      } catch (e) {
+        fail('load', e);
+      }
+      for (const name of MODE_PROGRAMS[o.mode]) {
+        if (skipped.includes(name)) continue;
+        const prog = lib.bpf_object__find_program_by_name(obj, name)!;
+        try {
+          links.push(lib.bpf_program__attach(prog));
+        } catch (e) {
+          fail('attach', new Error(`${name}: ${(e as Error).message}`));
+        }
+      }
+      const fd = (name: string) => lib.bpf_map__fd(mapNamed(lib, obj, name, o.mode));
+      return new FimPrograms(lib, obj, links, o.mode, fd('events'), fd('anchors'), fd('drops'), skipped);
+    } catch (e) {
+      cleanup();
+      throw e instanceof CaptureLoadError ? e : new CaptureLoadError(o.mode, 'configure', (e as Error).message);
+    }
+  }
+
+  /** Registers a monitored directory or mount root: events under it resolve against `id`. */
+  setAnchor(device: number, inode: bigint, id: number): void {
+    const value = Buffer.alloc(4);
+    value.writeUInt32LE(id);
+    this.lib.bpf_map_update_elem(this.anchorsFd, anchorKey(device, inode), value);
+  }
+
+  deleteAnchor(device: number, inode: bigint): void {
+    this.lib.bpf_map_delete_elem(this.anchorsFd, anchorKey(device, inode));
+  }
+
+  /** Events the kernel could not put in the ring buffer since load, summed over CPUs. */
+  drops(): bigint {
+    const cpus = this.lib.libbpf_num_possible_cpus();
+    const values = Buffer.alloc(8 * cpus);
+    this.lib.bpf_map_lookup_elem(this.dropsFd, Buffer.alloc(4), values);
+    let total = 0n;
+    for (let i = 0; i < cpus; i++) total += values.readBigUInt64LE(i * 8);
+    return total;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.links) this.lib.bpf_link__destroy(l);
+    this.lib.bpf_object__close(this.obj);
+  }
+}
+
+/** Chooses the programs to load and writes .rodata and map sizes; returns the skipped programs. */
+function configure(lib: Libbpf, obj: BpfObject, objectPath: string, o: LoadOptions): string[] {
+  const wanted = new Set(MODE_PROGRAMS[o.mode]);
+  const events = o.tracefsEvents ?? '/sys/kernel/tracing/events/syscalls';
+  const skipped = o.mode === 'tracepoint'
+    ? Object.entries(OPTIONAL_TRACEPOINTS).filter(([, tp]) => !fs.existsSync(path.join(events, tp))).map(([name]) => name)
+    : [];
+  for (const prog of lib.programs(obj)) {
+    const name = lib.bpf_program__name(prog);
+    lib.bpf_program__set_autoload(prog, wanted.has(name) && !skipped.includes(name));
+  }
+  const rodata = mapNamed(lib, obj, '.rodata', o.mode);
+  const vars = new Map(
+    parseObjectBtf(fs.readFileSync(objectPath)).datasecVars('.rodata').map((v) => [v.name, v]),
+  );
+  const setU32 = (name: string, value: number) => {
+    const v = vars.get(name);
+    if (!v || v.size !== 4) throw new Error(`.rodata has no 4-byte variable '${name}' (object and loader out of step)`);
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32LE(value);
+    lib.writeInitialValue(rodata, v.offset, bytes);
+  };
+  setU32('unlink_dentry_arg', o.unlinkDentryArg);
+  setU32('rename_uses_renamedata', o.renameUsesRenamedata ? 1 : 0);
+  setU32('wakeup_bytes', o.wakeupBytes ?? 256 * 1024);
+  if (o.ringBytes !== undefined) lib.bpf_map__set_max_entries(mapNamed(lib, obj, 'events', o.mode), o.ringBytes);
+  return skipped;
+}
+
+function mapNamed(lib: Libbpf, obj: BpfObject, name: string, mode: AttachMode): BpfMap {
+  const map = lib.bpf_object__find_map_by_name(obj, name);
+  if (!map) throw new CaptureLoadError(mode, 'configure', `the BPF object has no map '${name}'`);
+  return map;
+}
+
+/** struct anchor_key { u32 dev; u32 pad; u64 ino; } */
+function anchorKey(device: number, inode: bigint): Buffer {
+  const key = Buffer.alloc(16);
+  key.writeUInt32LE(device >>> 0, 0);
+  key.writeBigUInt64LE(inode, 8);
+  return key;
+}
+
