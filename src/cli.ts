@@ -4,6 +4,10 @@
 //   or disabled)
 import { Command, CommanderError, Option } from 'commander';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KernelReport, probeKernel } from './bpf/kernel.js';
+import { Capture } from './capture.js';
 import { Agent, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';
 import { loadAgentConfig } from './config/load.js';
@@ -78,6 +82,45 @@ async function enrollCommand(cmd: Command, cmdOpts: { force?: boolean; manager?:
   return EXIT.ok;
 }
 
+async function probeCommand(cmd: Command, cmdOpts: { json?: boolean }): Promise<number> {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const log = createLogger({ json: opts.jsonLogs, debug: opts.debug, stderr: !cmdOpts.json });
+  const kernel = probeKernel();
+  const selfTestDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wazuh-bpf-agent-probe-'));
+  let capture: Capture | undefined;
+  try {
+    capture = await Capture.start({ dirs: [], selfTestDir, log, modes: ['kprobe', 'fentry', 'tracepoint', 'inotify'] });
+    const report = {
+      kernel,
+      capture: { mode: capture.mode, unlinkDentryArg: capture.unlinkArg, rename: capture.renameAbi, attempts: capture.attempts },
+    };
+    process.stdout.write(cmdOpts.json ? `${JSON.stringify(report, null, 2)}\n` : formatProbe(report));
+  } finally {
+    await capture?.stop();
+    fs.rmSync(selfTestDir, { recursive: true, force: true });
+  }
+  return EXIT.ok;
+}
+
+function formatProbe(r: { kernel: KernelReport; capture: { mode: string; attempts: { mode: string; ok: boolean; reason: string }[] } }): string {
+  const k = r.kernel;
+  const yes = (x: { ok: boolean; reason: string }) => `${x.ok ? 'yes' : 'no'} (${x.reason})`;
+  return [
+    `kernel release:        ${k.release}`,
+    `BTF:                   ${k.btf.present ? `yes (${k.btf.path})` : 'no'}`,
+    `vfs_unlink dentry arg: ${k.vfsUnlink.index} (from ${k.vfsUnlink.source}: ${k.vfsUnlink.detail})`,
+    `vfs_rename:            ${k.vfsRename.abi} (from ${k.vfsRename.source})`,
+    `kprobes:               ${yes(k.kprobes)}`,
+    `fentry:                ${yes(k.fentry)}`,
+    `syscall tracepoints:   ${yes(k.tracepoints)}`,
+    `ring buffer:           ${yes(k.ringbuf)}`,
+    `LSMs:                  ${k.lsm.join(',') || 'unknown'}`,
+    `capture mode:          ${r.capture.mode}`,
+    ...r.capture.attempts.map((a) => `  ${a.ok ? 'ok  ' : 'fail'} ${a.mode}: ${a.reason}`),
+    '',
+  ].join('\n');
+}
+
 function checkConfigCommand(cmd: Command): number {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   const config = loadAgentConfig(opts.config ?? defaultConfigPath());
@@ -112,6 +155,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--force', 'enroll again even if client.keys already holds a key')
     .option('--manager <address>', 'enrollment server (default: <enrollment><manager_address>, else the first <server>)')
     .action(async (o: { force?: boolean; manager?: string }, cmd: Command) => setExit(await enrollCommand(cmd, o)));
+  program
+    .command('probe')
+    .description('report what this kernel offers (BTF, kprobes, fentry, tracepoints, vfs_unlink layout) and the capture mode that works')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => setExit(await probeCommand(cmd, o)));
   program
     .command('check-config')
     .description('validate ossec.conf and print the effective configuration as JSON')
