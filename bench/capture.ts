@@ -5,7 +5,8 @@
 // with each attached against none (kernel overhead). Runs as root.
 //
 //   node dist/bench/capture.js [--files N] [--workers W] [--rounds R]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,7 @@ const FILES = arg('files', 200_000);
 const WORKERS = arg('workers', 1);
 const ROUNDS = arg('rounds', 3);
 const STORM_COMM = 'unlink-storm';
+const execFileAsync = promisify(execFile);
 
 interface Storm { unlinks: number; seconds: number }
 
@@ -38,13 +40,15 @@ function build(out: string): { storm: string; reader: string } {
   return { storm, reader };
 }
 
-function runStorm(bin: string, dir: string): Storm {
+/** Async on purpose: the agent's reader delivers on this thread, which must stay free. */
+async function runStorm(bin: string, dir: string): Promise<Storm> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  return JSON.parse(execFileSync(bin, [dir, String(FILES), String(WORKERS)], { encoding: 'utf8' })) as Storm;
+  const { stdout } = await execFileAsync(bin, [dir, String(FILES), String(WORKERS)], { encoding: 'utf8' });
+  return JSON.parse(stdout) as Storm;
 }
 
-async function withCReader(bin: string, mode: AttachMode, rodata: string[], dir: string, storm: () => Storm) {
+async function withCReader(bin: string, mode: AttachMode, rodata: string[], dir: string, storm: () => Promise<Storm>) {
   fs.mkdirSync(dir, { recursive: true });
   const prefix = { kprobe: 'kprobe_', fentry: 'fentry_', tracepoint: 'tp_' }[mode];
   const child = spawn(bin, [DEFAULT_OBJECT, prefix, STORM_COMM, dir, ...rodata], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -54,7 +58,7 @@ async function withCReader(bin: string, mode: AttachMode, rodata: string[], dir:
     if (child.exitCode !== null) throw new Error('C reader failed to start');
     await new Promise((r) => setTimeout(r, 20));
   }
-  const s = storm();
+  const s = await storm();
   await new Promise((r) => setTimeout(r, 500));
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGINT');
@@ -63,7 +67,7 @@ async function withCReader(bin: string, mode: AttachMode, rodata: string[], dir:
   return { storm: s, ...result };
 }
 
-async function withAgentReader(mode: AttachMode, unlinkArg: 2 | 3, renamedata: boolean, dir: string, storm: () => Storm) {
+async function withAgentReader(mode: AttachMode, unlinkArg: 2 | 3, renamedata: boolean, dir: string, storm: () => Promise<Storm>) {
   fs.mkdirSync(dir, { recursive: true });
   const programs = FimPrograms.load({ mode, unlinkDentryArg: unlinkArg, renameUsesRenamedata: renamedata });
   const st = fs.statSync(dir, { bigint: true });
@@ -77,7 +81,7 @@ async function withAgentReader(mode: AttachMode, unlinkArg: 2 | 3, renamedata: b
     }),
   );
   await reader.start();
-  const s = storm();
+  const s = await storm();
   await new Promise((r) => setTimeout(r, 500));
   await reader.stop();
   const drops = Number(programs.drops());
@@ -105,7 +109,7 @@ async function main(): Promise<void> {
     const rows: { none: number; c: number; js: number; cEvents: number; jsEvents: number; cDrops: number; jsDrops: number }[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       // interleaved so drifts in the machine's speed hit all three alike
-      const none = runStorm(bins.storm, dir);
+      const none = await runStorm(bins.storm, dir);
       const c = await withCReader(bins.reader, mode, rodata, dir, () => runStorm(bins.storm, dir));
       const js = await withAgentReader(mode, unlinkArg, renamedata, dir, () => runStorm(bins.storm, dir));
       const rate = (s: Storm) => s.unlinks / s.seconds;
