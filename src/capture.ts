@@ -210,13 +210,12 @@ export class Capture extends EventEmitter<CaptureEvents> {
     // inotify sees a rename as the old name going and the new one coming
     const steps: { what: string; act: () => void; op: FimOp; path: string }[] = [
       { what: 'create', act: () => fs.writeFileSync(file, 'wazuh-bpf-agent capture self-test\n'), op: 'create', path: file },
-      { what: 'modify', act: () => {}, op: 'modify', path: file },
+      { what: 'modify', act: () => fs.appendFileSync(file, 'again\n'), op: 'modify', path: file },
       { what: 'rename', act: () => fs.renameSync(file, renamed), op: mode === 'inotify' ? 'create' : 'rename', path: renamed },
       { what: 'delete', act: () => fs.unlinkSync(renamed), op: 'delete', path: renamed },
     ];
     const seen: CaptureEvent[] = [];
     this.selfTestSink = (e) => seen.push(e);
-    if (mode === 'inotify') await sleep(200); // Node's recursive watcher sets itself up asynchronously
     try {
       for (const step of steps) {
         const match = (e: CaptureEvent) => e.op === step.op && (e.op === 'rename' ? e.newPath : e.path) === step.path;

@@ -102,4 +102,26 @@ describe('capture on this kernel', function () {
     expect(created.inode > 0n).to.equal(true);
     expect(created.device).to.equal(Number((((st.dev >> 8n) & 0xfffn) << 20n) | (st.dev & 0xffn)));
   });
+
+  it('falls back to inotify without who-data when no BPF mode is allowed', async () => {
+    const inotify = await Capture.start({ dirs: [watched], selfTestDir: path.join(tmp.dir, 'selftest-inotify'), log, modes: ['inotify'] });
+    try {
+      expect(inotify.mode).to.equal('inotify');
+      const events: CaptureEvent[] = [];
+      inotify.on('events', (b) => events.push(...b));
+      const until = async (op: string) => {
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline && !events.some((e) => e.op === op)) await new Promise((r) => setTimeout(r, 20));
+      };
+      // inotify classifies by looking at the file afterwards: give it the time a real edit takes
+      fs.writeFileSync(path.join(mnt, 'via-inotify.txt'), 'x');
+      await until('create');
+      fs.unlinkSync(path.join(mnt, 'via-inotify.txt'));
+      await until('delete');
+      expect(events.map((e) => [e.op, e.path])).to.deep.include.members([['create', `${mnt}/via-inotify.txt`], ['delete', `${mnt}/via-inotify.txt`]]);
+      expect(events.every((e) => e.who === undefined && e.source === 'inotify')).to.equal(true);
+    } finally {
+      await inotify.stop();
+    }
+  });
 });
