@@ -2,11 +2,11 @@
 // wazuh-bpf-agent command line. Exit codes (also in README):
 //   0 success · 1 unexpected failure · 2 bad configuration or usage · 3 no key (enrollment failed
 //   or disabled)
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KernelReport, probeKernel } from './bpf/kernel.js';
+import { ArgChoice, KernelReport, RenameChoice, probeKernel } from './bpf/kernel.js';
 import { Capture } from './capture.js';
 import { Agent, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';
@@ -30,6 +30,7 @@ interface GlobalOptions {
   jsonLogs?: boolean;
   debug?: boolean;
   reportVersion: string;
+  unlinkDentryArg?: 2 | 3;
 }
 
 function defaultConfigPath(): string {
@@ -89,8 +90,8 @@ async function probeCommand(cmd: Command, cmdOpts: { json?: boolean }): Promise<
   const selfTestDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wazuh-bpf-agent-probe-'));
   let capture: Capture | undefined;
   try {
-    capture = await Capture.start({ dirs: [], selfTestDir, log, modes: ['kprobe', 'fentry', 'tracepoint', 'inotify'] });
-    const report = {
+    capture = await Capture.start({ dirs: [], selfTestDir, log, modes: ['kprobe', 'fentry', 'tracepoint', 'inotify'], unlinkDentryArg: opts.unlinkDentryArg });
+    const report: ProbeReport = {
       kernel,
       capture: { mode: capture.mode, unlinkDentryArg: capture.unlinkArg, rename: capture.renameAbi, attempts: capture.attempts },
     };
@@ -102,13 +103,18 @@ async function probeCommand(cmd: Command, cmdOpts: { json?: boolean }): Promise<
   return EXIT.ok;
 }
 
-function formatProbe(r: { kernel: KernelReport; capture: { mode: string; attempts: { mode: string; ok: boolean; reason: string }[] } }): string {
+interface ProbeReport {
+  kernel: KernelReport;
+  capture: { mode: string; unlinkDentryArg: ArgChoice | undefined; rename: RenameChoice | undefined; attempts: { mode: string; ok: boolean; reason: string }[] };
+}
+
+function formatProbe(r: ProbeReport): string {
   const k = r.kernel;
   const yes = (x: { ok: boolean; reason: string }) => `${x.ok ? 'yes' : 'no'} (${x.reason})`;
   return [
     `kernel release:        ${k.release}`,
     `BTF:                   ${k.btf.present ? `yes (${k.btf.path})` : 'no'}`,
-    `vfs_unlink dentry arg: ${k.vfsUnlink.index} (from ${k.vfsUnlink.source}: ${k.vfsUnlink.detail})`,
+    `vfs_unlink dentry arg: ${r.capture.unlinkDentryArg?.index} (from ${r.capture.unlinkDentryArg?.source}: ${r.capture.unlinkDentryArg?.detail})`,
     `vfs_rename:            ${k.vfsRename.abi} (from ${k.vfsRename.source})`,
     `kprobes:               ${yes(k.kprobes)}`,
     `fentry:                ${yes(k.fentry)}`,
@@ -141,6 +147,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
       new Option('--report-version <version>', 'Wazuh version announced to the manager (managers refuse newer agents)').default(
         DEFAULT_REPORTED_VERSION,
       ),
+    )
+    .addOption(
+      new Option('--unlink-dentry-arg <n>', "override vfs_unlink's struct dentry * argument (2 before Linux 5.12, 3 since); default: read from BTF")
+        .argParser((v) => {
+          if (v !== '2' && v !== '3') throw new InvalidArgumentError('must be 2 or 3.');
+          return Number(v) as 2 | 3;
+        }),
     )
     .showHelpAfterError()
     .exitOverride();
