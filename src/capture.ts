@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureEvent, EventDecodeError, FimOp, decodeEvent } from './bpf/event.js';
-import { ArgChoice, RenameChoice, ensureTracefs, probeKprobes, probePrivileges, readVmlinuxBtf, resolveRenameAbi, resolveUnlinkDentryArg } from './bpf/kernel.js';
+import { ArgChoice, RenameChoice, ensureTracefs, probeKprobes, probeLockdown, probePrivileges, readVmlinuxBtf, resolveRenameAbi, resolveUnlinkDentryArg } from './bpf/kernel.js';
 import { AttachMode, CaptureLoadError, FimPrograms } from './bpf/loader.js';
 import { RingBufferReader } from './bpf/ringbuf.js';
 import { InotifySource } from './inotify.js';
@@ -116,7 +116,10 @@ export class Capture extends EventEmitter<CaptureEvents> {
     try {
       source = mode === 'inotify' ? await this.startInotify() : await this.startBpf(mode);
     } catch (e) {
-      return { mode, ok: false, reason: (e as Error).message };
+      const reason = (e as Error).message;
+      // root yet EPERM: a policy refused BPF; say which one we can see
+      const policy = /EPERM/.test(reason) ? ` (kernel lockdown: ${probeLockdown().reason})` : '';
+      return { mode, ok: false, reason: reason + policy };
     }
     this.source = source;
     const failure = await this.selfTest(mode);
