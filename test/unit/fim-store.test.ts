@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Baseline, FileEntry } from '../../src/fim/db.js';
+import { HashError, HashPool } from '../../src/fim/hash.js';
+import { tempDir } from '../support/manager.js';
+
+const entry = (p: string, over: Partial<FileEntry> = {}): FileEntry => ({
+  path: p, size: 1, mode: 0o100644, uid: 0, gid: 0, userName: 'root', groupName: 'root', inode: '42', device: 2049,
+  mtime: 1795561597, md5: 'd41d8cd98f00b204e9800998ecf8427e', checksum: 'c0ffee', ...over,
+});
+
+describe('fim: hash pool', () => {
+  it('hashes like md5sum/sha1sum/sha256sum, off the main thread', async () => {
+    const { dir, cleanup } = tempDir('wba-hash');
+    const pool = new HashPool(2);
+    try {
+      const files = [0, 1, 1000, 3 << 20].map((size, i) => {
+        const f = path.join(dir, `f${i}`);
+        fs.writeFileSync(f, Buffer.alloc(size, i + 65));
+        return f;
+      });
+      const got = await Promise.all(files.map((f) => pool.hash(f, ['md5', 'sha1', 'sha256'])));
+      for (const [i, f] of files.entries()) {
+        for (const [algo, tool] of [['md5', 'md5sum'], ['sha1', 'sha1sum'], ['sha256', 'sha256sum']] as const) {
+          expect(got[i]![algo], `${algo} ${f}`).to.equal(execFileSync(tool, [f], { encoding: 'utf8' }).split(' ')[0]);
+        }
+        expect(got[i]!.size).to.equal(fs.statSync(f).size);
+      }
+      const onlySha1 = await pool.hash(files[2]!, ['sha1']);
+      expect(Object.keys(onlySha1).sort()).to.deep.equal(['sha1', 'size']);
+      let err: unknown;
+      await pool.hash(path.join(dir, 'missing'), ['md5']).catch((e) => (err = e));
+      expect(err).to.be.instanceOf(HashError);
+      expect((err as HashError).code).to.equal('ENOENT');
+    } finally {
+      await pool.close();
+      cleanup();
+    }
+  });
+});
+
+describe('fim: baseline database', () => {
+  it('keeps entries across reopen, 0600, and finds what a scan did not see', () => {
+    const { dir, cleanup } = tempDir('wba-db');
+    try {
+      const file = path.join(dir, 'db', 'fim.db');
+      let db = new Baseline(file);
+      db.transaction(() => {
+        db.put(entry('/w/a'), 1);
+        db.put(entry('/w/sub/b', { sha256: 'ab' }), 1);
+        db.put(entry('/wx/c'), 1);
+      });
+      db.close();
+      expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+      db = new Baseline(file);
+      expect(db.count()).to.equal(3);
+      expect(db.get('/w/sub/b')).to.deep.equal(entry('/w/sub/b', { sha256: 'ab' }));
+      db.touch('/w/a', 2);
+      // /w/sub/b was not seen by scan 2; /wx/c is not under /w
+      expect(db.unseen('/w', 2).map((e) => e.path)).to.deep.equal(['/w/sub/b']);
+      db.delete('/w/sub/b');
+      expect(db.get('/w/sub/b')).to.equal(undefined);
+      expect([...db.entries()].map((e) => e.path)).to.deep.equal(['/w/a', '/wx/c']);
+      db.setMeta('last_scan', '123');
+      expect(db.getMeta('last_scan')).to.equal('123');
+      db.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
