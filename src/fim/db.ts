@@ -4,41 +4,20 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { FileState } from './format.js';
 
-export interface FileEntry {
+export interface BaselineEntry {
   path: string;
-  size: number;
-  /** st_mode, type bits included. */
-  mode: number;
-  uid: number;
-  gid: number;
-  userName: string;
-  groupName: string;
-  inode: string;
-  device: number;
-  mtime: number;
-  md5?: string;
-  sha1?: string;
-  sha256?: string;
-  /** Wazuh's attributes checksum (what the manager's inventory compares). */
-  checksum: string;
+  state: FileState;
+  /** When the last event for this file was sent (Wazuh reports it again on deletion). */
+  lastEvent: number;
 }
 
 interface Row {
   path: string;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  user_name: string;
-  group_name: string;
-  inode: string;
-  device: number;
-  mtime: number;
-  md5: string | null;
-  sha1: string | null;
-  sha256: string | null;
+  state: string;
   checksum: string;
+  last_event: number;
   scan: number;
 }
 
@@ -56,28 +35,25 @@ export class Baseline {
     if (file !== ':memory:') fs.chmodSync(file, 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS file_entry (
-      path TEXT PRIMARY KEY, size INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,
-      user_name TEXT NOT NULL, group_name TEXT NOT NULL, inode TEXT NOT NULL, device INTEGER NOT NULL, mtime INTEGER NOT NULL,
-      md5 TEXT, sha1 TEXT, sha256 TEXT, checksum TEXT NOT NULL, scan INTEGER NOT NULL DEFAULT 0)`);
+    // BINARY collation: the byte order Wazuh's sync ranges use
+    this.db.exec(`CREATE TABLE IF NOT EXISTS file_entry (path TEXT PRIMARY KEY, state TEXT NOT NULL,
+      checksum TEXT NOT NULL, last_event INTEGER NOT NULL, scan INTEGER NOT NULL DEFAULT 0)`);
     this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     this.getStmt = this.db.prepare('SELECT * FROM file_entry WHERE path = ?');
-    this.putStmt = this.db.prepare(`INSERT INTO file_entry VALUES (@path, @size, @mode, @uid, @gid, @user_name, @group_name, @inode,
-      @device, @mtime, @md5, @sha1, @sha256, @checksum, @scan)
-      ON CONFLICT(path) DO UPDATE SET size=@size, mode=@mode, uid=@uid, gid=@gid, user_name=@user_name, group_name=@group_name,
-      inode=@inode, device=@device, mtime=@mtime, md5=@md5, sha1=@sha1, sha256=@sha256, checksum=@checksum, scan=@scan`);
+    this.putStmt = this.db.prepare(`INSERT INTO file_entry VALUES (@path, @state, @checksum, @last_event, @scan)
+      ON CONFLICT(path) DO UPDATE SET state=@state, checksum=@checksum, last_event=@last_event, scan=@scan`);
     this.deleteStmt = this.db.prepare('DELETE FROM file_entry WHERE path = ?');
     this.touchStmt = this.db.prepare('UPDATE file_entry SET scan = ? WHERE path = ?');
   }
 
-  get(p: string): FileEntry | undefined {
+  get(p: string): BaselineEntry | undefined {
     const r = this.getStmt.get(p);
     return r && fromRow(r);
   }
 
   /** Stores an entry; `scan` marks it as seen by that scan (deletion detection). */
-  put(e: FileEntry, scan = 0): void {
-    this.putStmt.run(toRow(e, scan));
+  put(e: BaselineEntry, scan = 0): void {
+    this.putStmt.run({ path: e.path, state: JSON.stringify(e.state), checksum: e.state.checksum, last_event: e.lastEvent, scan });
   }
 
   /** Marks an unchanged entry as seen by `scan`. */
@@ -89,8 +65,8 @@ export class Baseline {
     this.deleteStmt.run(p);
   }
 
-  /** Entries below `dir` that scan `scan` did not see: deleted since the last scan. */
-  unseen(dir: string, scan: number): FileEntry[] {
+  /** Entries at or below `dir` that scan `scan` did not see: deleted since the last scan. */
+  unseen(dir: string, scan: number): BaselineEntry[] {
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
     return this.db
       .prepare<{ dir: string; prefix: string; scan: number }, Row>(
@@ -104,9 +80,9 @@ export class Baseline {
     return (this.db.prepare('SELECT count(*) AS n FROM file_entry').get() as { n: number }).n;
   }
 
-  /** All entries in path order (the order the integrity sync checksums ranges in). */
-  *entries(): Generator<FileEntry> {
-    for (const r of this.db.prepare<[], Row>('SELECT * FROM file_entry ORDER BY path').iterate()) yield fromRow(r);
+  /** All entries in byte order of path (the order the integrity sync checksums ranges in). */
+  all(): BaselineEntry[] {
+    return this.db.prepare<[], Row>('SELECT * FROM file_entry ORDER BY path').all().map(fromRow);
   }
 
   /** Runs `fn` in one transaction: many puts cost one commit. */
@@ -115,7 +91,7 @@ export class Baseline {
   }
 
   getMeta(key: string): string | undefined {
-    return (this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key))?.value;
+    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
   }
 
   setMeta(key: string, value: string): void {
@@ -127,21 +103,6 @@ export class Baseline {
   }
 }
 
-function toRow(e: FileEntry, scan: number): Row {
-  return {
-    path: e.path, size: e.size, mode: e.mode, uid: e.uid, gid: e.gid, user_name: e.userName, group_name: e.groupName,
-    inode: e.inode, device: e.device, mtime: e.mtime, md5: e.md5 ?? null, sha1: e.sha1 ?? null, sha256: e.sha256 ?? null,
-    checksum: e.checksum, scan,
-  };
-}
-
-function fromRow(r: Row): FileEntry {
-  const e: FileEntry = {
-    path: r.path, size: r.size, mode: r.mode, uid: r.uid, gid: r.gid, userName: r.user_name, groupName: r.group_name,
-    inode: r.inode, device: r.device, mtime: r.mtime, checksum: r.checksum,
-  };
-  if (r.md5 !== null) e.md5 = r.md5;
-  if (r.sha1 !== null) e.sha1 = r.sha1;
-  if (r.sha256 !== null) e.sha256 = r.sha256;
-  return e;
+function fromRow(r: Row): BaselineEntry {
+  return { path: r.path, state: JSON.parse(r.state) as FileState, lastEvent: r.last_event };
 }

@@ -2,13 +2,15 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Baseline, FileEntry } from '../../src/fim/db.js';
+import { Baseline, BaselineEntry } from '../../src/fim/db.js';
+import { buildFileState } from '../../src/fim/format.js';
 import { HashError, HashPool } from '../../src/fim/hash.js';
 import { tempDir } from '../support/manager.js';
 
-const entry = (p: string, over: Partial<FileEntry> = {}): FileEntry => ({
-  path: p, size: 1, mode: 0o100644, uid: 0, gid: 0, userName: 'root', groupName: 'root', inode: '42', device: 2049,
-  mtime: 1795561597, md5: 'd41d8cd98f00b204e9800998ecf8427e', checksum: 'c0ffee', ...over,
+const entry = (p: string, size = 1): BaselineEntry => ({
+  path: p,
+  state: buildFileState({ stat: { size, mode: 0o100644, uid: 0, gid: 0, ino: 42, mtime: 1795561597 }, userName: 'root', groupName: 'root' }),
+  lastEvent: 1795561597,
 });
 
 describe('fim: hash pool', () => {
@@ -49,20 +51,21 @@ describe('fim: baseline database', () => {
       let db = new Baseline(file);
       db.transaction(() => {
         db.put(entry('/w/a'), 1);
-        db.put(entry('/w/sub/b', { sha256: 'ab' }), 1);
+        db.put(entry('/w/sub/b', 7), 1);
         db.put(entry('/wx/c'), 1);
       });
       db.close();
       expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
       db = new Baseline(file);
       expect(db.count()).to.equal(3);
-      expect(db.get('/w/sub/b')).to.deep.equal(entry('/w/sub/b', { sha256: 'ab' }));
+      expect(db.get('/w/sub/b')).to.deep.equal(entry('/w/sub/b', 7));
+      expect(db.get('/w/sub/b')!.state.checksum).to.match(/^[0-9a-f]{40}$/);
       db.touch('/w/a', 2);
       // /w/sub/b was not seen by scan 2; /wx/c is not under /w
       expect(db.unseen('/w', 2).map((e) => e.path)).to.deep.equal(['/w/sub/b']);
       db.delete('/w/sub/b');
       expect(db.get('/w/sub/b')).to.equal(undefined);
-      expect([...db.entries()].map((e) => e.path)).to.deep.equal(['/w/a', '/wx/c']);
+      expect(db.all().map((e) => e.path)).to.deep.equal(['/w/a', '/wx/c']);
       db.setMeta('last_scan', '123');
       expect(db.getMeta('last_scan')).to.equal('123');
       db.close();
