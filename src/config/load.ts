@@ -6,6 +6,7 @@ import path from 'node:path';
 import util from 'node:util';
 import { readClient, readClientBuffer, readLabels } from './client.js';
 import { ConfigError, formatConfigMessage } from './errors.js';
+import { readSyscheck } from './syscheck.js';
 import type { AgentConfig } from './types.js';
 import { fail, type ReadContext } from './values.js';
 import { parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
@@ -27,6 +28,7 @@ const SECTION_READERS: { [K in SectionKey]: SectionReader<AgentConfig[K]> } = {
   client: { section: 'client', read: readClient },
   clientBuffer: { section: 'client_buffer', read: readClientBuffer },
   labels: { section: 'labels', read: readLabels },
+  syscheck: { section: 'syscheck', read: (blocks, ctx) => readSyscheck(blocks, ctx) },
 };
 
 const READER_BY_SECTION = new Map<string, SectionKey>(

@@ -67,12 +67,107 @@ export interface Label {
   hidden: boolean;
 }
 
+/**
+ * An `<ignore>` or `<nodiff>` entry: a plain path, or (`type="sregex"`) a Wazuh simple regex
+ * (OSMatch), kept as written. What "matches" means depends on the list: see pathMatches in
+ * syscheck.ts.
+ */
+export type PathMatcher = { type: 'path'; value: string } | { type: 'sregex'; value: string };
+
+/** The `check_*` attributes of `<directories>`: which file attributes a change is detected on. */
+export interface FileChecks {
+  md5: boolean;
+  sha1: boolean;
+  sha256: boolean;
+  size: boolean;
+  owner: boolean;
+  group: boolean;
+  perm: boolean;
+  mtime: boolean;
+  inode: boolean;
+}
+
+/** One monitored path from `<syscheck><directories>`. */
+export interface DirectoryConfig {
+  /** Absolute path without a trailing '/' (except "/"); a glob pattern when `wildcard`. */
+  path: string;
+  /** The path holds '*', '?' or '[': to be expanded with glob(3), as Wazuh does at each scan. */
+  wildcard: boolean;
+  /** Real-time (inotify) monitoring. Never true together with `whodata`, which prevails. */
+  realtime: boolean;
+  /** Who-data (eBPF) monitoring. */
+  whodata: boolean;
+  reportChanges: boolean;
+  checks: FileChecks;
+  /** Wazuh simple regex (sregex) a file path must match to be monitored (`restrict`). */
+  restrict?: string;
+  /** `tags` with spaces, '!' and ':' removed, as Wazuh sends it in events (comma-separated). */
+  tags?: string;
+  /** Subdirectory levels below `path` to descend (0 = its own entries only). */
+  recursionLevel: number;
+  followSymbolicLink: boolean;
+  /** Largest file, in KB, whose changes are reported with a diff (`diff_size_limit`). */
+  diffSizeLimitKb: number;
+  /** Line of the `<directories>` element the entry comes from. */
+  line: number;
+}
+
+/** `<syscheck>`: file integrity monitoring (Wazuh 4.14's Linux agent options). */
+export interface SyscheckConfig {
+  disabled: boolean;
+  /** Seconds between scheduled scans. */
+  frequency: number;
+  /** Time of day of the scheduled scan, "HH:MM" (24 h). */
+  scanTime?: string;
+  /** Days of the scheduled scan, 0 = Sunday ... 6 = Saturday (as tm_wday), ascending. */
+  scanDay?: number[];
+  scanOnStart: boolean;
+  /** Sorted by path (byte order), as Wazuh keeps them; a path configured again replaces its entry. */
+  directories: DirectoryConfig[];
+  ignore: PathMatcher[];
+  nodiff: PathMatcher[];
+  skipNfs: boolean;
+  skipDev: boolean;
+  skipSys: boolean;
+  skipProc: boolean;
+  /** Events per second sent to the manager; 0 = unlimited. */
+  maxEps: number;
+  /** Files read per second during a scan; 0 = unlimited. */
+  maxFilesPerSecond: number;
+  /** `entries` is 0 (no limit) when `enabled` is false, as in Wazuh. */
+  fileLimit: { enabled: boolean; entries: number };
+  /** Nice value of the scanner, -20..19. */
+  processPriority: number;
+  synchronization: {
+    enabled: boolean;
+    /** Seconds. */
+    interval: number;
+    /** Seconds; never less than `interval`. */
+    maxInterval: number;
+    /** Seconds. */
+    responseTimeout: number;
+    queueSize: number;
+    /** Sync messages per second; 0 = unlimited. */
+    maxEps: number;
+    threadPool: number;
+  };
+  /** Who-data always uses eBPF in this agent; `queueSize` bounds the queue of eBPF events. */
+  whodata: { provider: 'ebpf'; queueSize: number };
+  database: 'disk' | 'memory';
+  /** Sizes in KB; `diskQuota.limitKb` is raised to `fileSize.limitKb` when smaller (and file_size enabled). */
+  diff: {
+    diskQuota: { enabled: boolean; limitKb: number };
+    fileSize: { enabled: boolean; limitKb: number };
+  };
+}
+
 export interface AgentConfig {
   /** Absolute path of the file read. */
   file: string;
   client: ClientConfig;
   clientBuffer: ClientBufferConfig;
   labels: Label[];
+  syscheck: SyscheckConfig;
   /** One line per thing ignored or deprecated, worded like Wazuh's warnings. */
   warnings: string[];
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseAgentConfig } from '../../src/config/load.js';
+import { defaultSyscheckConfig } from '../../src/config/syscheck.js';
 import type { AgentConfig, EnrollmentConfig, ServerConfig } from '../../src/config/types.js';
 
 const FILE = '/var/ossec/etc/ossec.conf';
@@ -52,6 +53,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
       },
       clientBuffer: { disabled: false, queueSize: 5000, eventsPerSecond: 500 },
       labels: [],
+      syscheck: defaultSyscheckConfig(), // no <syscheck>: FIM disabled, as in Wazuh
       warnings: [],
     });
   });
@@ -137,6 +139,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
         { key: 'network.ip', value: '172.17.0.0', hidden: true },
         { key: 'env', value: 'production', hidden: false },
       ],
+      syscheck: defaultSyscheckConfig(),
       warnings: [],
     });
   });
@@ -307,11 +310,11 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
 
   describe('sections', () => {
     it('warns once per ignored section and rejects names Wazuh does not know', () => {
-      const config = parse(...MINIMAL.slice(0, -1), '<localfile/>', '<wodle name="a"/>', '<localfile/>', '<syscheck/>', '</ossec_config>');
+      const config = parse(...MINIMAL.slice(0, -1), '<localfile/>', '<wodle name="a"/>', '<localfile/>', '<rootcheck/>', '</ossec_config>');
       expect(config.warnings).to.deep.equal([
         `Section <localfile> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 5.`,
         `Section <wodle> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 6.`,
-        `Section <syscheck> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 8.`,
+        `Section <rootcheck> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 8.`,
       ]);
       const error = parseError(...MINIMAL.slice(0, -1), '<syscheckk/>', '</ossec_config>');
       expect([error.line, error.option]).to.deep.equal([5, 'syscheckk']);

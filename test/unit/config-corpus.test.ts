@@ -17,7 +17,7 @@ describe('config corpus', () => {
     it('loads with only "section ignored" warnings, one per section', () => {
       const config = loadAgentConfig(file);
       expect(config.file).to.equal(file);
-      const ignored = ['rootcheck', 'wodle', 'sca', 'syscheck', 'localfile', 'active-response', 'logging'];
+      const ignored = ['rootcheck', 'wodle', 'sca', 'localfile', 'active-response', 'logging'];
       expect(config.warnings).to.have.length(ignored.length);
       config.warnings.forEach((warning, i) => {
         expect(warning).to.match(new RegExp(`^Section <${ignored[i]}> is not used by wazuh-bpf-agent; ignored\\. File ${file}, line \\d+\\.$`));
