@@ -1,0 +1,192 @@
+// The FIM engine: keeps the baseline, runs scans, turns real-time capture events into Wazuh FIM
+// events, and answers the manager's integrity synchronization. Messages leave through `send`
+// (the client buffer); the engine never touches sockets.
+import fs from 'node:fs';
+import type { CaptureEvent } from '../bpf/event.js';
+import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Baseline, BaselineEntry } from './db.js';
+import {
+  FileState, FimChecks, FimMode, WhoData, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
+  fileDeletedMessage, fileModifiedMessage, integritySyncStart, parseSyncRequest, scanEndMessage, scanStartMessage,
+} from './format.js';
+import { HashAlgorithm, HashError, HashPool } from './hash.js';
+import { configFor, isMonitoredFile, walkDirectory } from './scan.js';
+import type { WhoResolver } from './who.js';
+
+export interface FimEngineOptions {
+  syscheck: SyscheckConfig;
+  baseline: Baseline;
+  hashes: HashPool;
+  who: WhoResolver;
+  /** Hands one message (`8:syscheck:...` / `5:fim_file:...`) to the client buffer. */
+  send: (message: string) => void;
+  log: Logger;
+  /** Seconds since the epoch. */
+  now?: () => number;
+}
+
+export interface ScanSummary {
+  files: number;
+  added: number;
+  modified: number;
+  deleted: number;
+}
+
+const SCAN_META = 'scan';
+
+export class FimEngine {
+  private scanning: Promise<ScanSummary> | undefined;
+  private syncId = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly o: FimEngineOptions) {
+    this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** A scheduled scan; concurrent calls share the one running. */
+  scan(): Promise<ScanSummary> {
+    this.scanning ??= this.runScan().finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async runScan(): Promise<ScanSummary> {
+    const { baseline, syscheck, log } = this.o;
+    const scanId = Number(baseline.getMeta(SCAN_META) ?? '0') + 1;
+    // The first scan builds the baseline silently, as Wazuh's does; later ones report changes.
+    const report = scanId > 1;
+    const summary: ScanSummary = { files: 0, added: 0, modified: 0, deleted: 0 };
+    const started = this.now();
+    log.info('File integrity monitoring scan started.');
+    this.o.send(scanStartMessage(started));
+    const dirs = syscheck.directories.filter((d) => !d.wildcard);
+    for (const dir of dirs) {
+      for (const f of walkDirectory(dir, syscheck, dirs)) {
+        if (configFor(f.path, dirs) !== dir) continue;
+        summary.files++;
+        const change = await this.check(f.path, f.stat, dir, 'scheduled', undefined, report, scanId);
+        if (change === 'added') summary.added++;
+        else if (change === 'modified') summary.modified++;
+      }
+      for (const gone of baseline.unseen(dir.path, scanId)) {
+        if (configFor(gone.path, dirs) !== dir) continue;
+        this.reportDeleted(gone, dir, 'scheduled');
+        summary.deleted++;
+      }
+    }
+    baseline.setMeta(SCAN_META, String(scanId));
+    this.o.send(scanEndMessage(this.now()));
+    log.info(`File integrity monitoring scan ended: ${summary.files} files, ${summary.added} added, ${summary.modified} modified, ${summary.deleted} deleted.`);
+    this.startSync();
+    return summary;
+  }
+
+  /** Real-time events from the capture (or inotify). */
+  async onCapture(events: CaptureEvent[]): Promise<void> {
+    for (const e of events) {
+      const paths = e.op === 'rename' ? [e.path, e.newPath] : [e.path];
+      for (const p of paths) if (p !== undefined) await this.onPathEvent(p, e);
+    }
+  }
+
+  private async onPathEvent(p: string, e: CaptureEvent): Promise<void> {
+    const dirs = this.o.syscheck.directories.filter((d) => !d.wildcard);
+    const dir = configFor(p, dirs);
+    if (!dir || (!dir.realtime && !dir.whodata)) return;
+    const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
+    const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
+    let st: fs.BigIntStats | undefined;
+    try {
+      st = fs.lstatSync(p, { bigint: true });
+    } catch {
+      st = undefined;
+    }
+    if (st && !st.isFile()) return;
+    if (!st) {
+      const known = this.o.baseline.get(p);
+      if (known) this.reportDeleted(known, dir, mode, audit);
+      return;
+    }
+    if (!isMonitoredFile(p, dir, this.o.syscheck)) return;
+    await this.check(p, st, dir, mode, audit, true, 0);
+  }
+
+  /** Compares one existing file with the baseline; reports and stores what changed. */
+  private async check(
+    p: string, st: fs.BigIntStats, dir: DirectoryConfig, mode: FimMode, audit: WhoData | undefined, report: boolean, scanId: number,
+  ): Promise<'added' | 'modified' | 'unchanged' | 'unreadable'> {
+    const { baseline } = this.o;
+    const state = await this.stateOf(p, st, dir);
+    if (!state) return 'unreadable';
+    const known = baseline.get(p);
+    const ts = this.now();
+    const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit };
+    if (!known) {
+      baseline.put({ path: p, state, lastEvent: ts }, scanId);
+      if (report) this.o.send(fileAddedMessage(p, state, ts, opts));
+      return 'added';
+    }
+    if (known.state.checksum === state.checksum) {
+      if (scanId) baseline.touch(p, scanId);
+      return 'unchanged';
+    }
+    const msg = fileModifiedMessage(p, known.state, state, ts, opts);
+    baseline.put({ path: p, state, lastEvent: msg ? ts : known.lastEvent }, scanId);
+    if (msg && report) this.o.send(msg);
+    return msg ? 'modified' : 'unchanged';
+  }
+
+  private reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, audit?: WhoData): void {
+    this.o.baseline.delete(entry.path);
+    this.o.send(fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit }));
+  }
+
+  private async stateOf(p: string, st: fs.BigIntStats, dir: DirectoryConfig): Promise<FileState | undefined> {
+    const c = checksOf(dir);
+    const algorithms = (['md5', 'sha1', 'sha256'] as HashAlgorithm[]).filter((a) => c[a]);
+    let hashes: { md5: string; sha1: string; sha256: string } | undefined;
+    if (algorithms.length && st.size > 0n) {
+      try {
+        const h = await this.o.hashes.hash(p, algorithms);
+        hashes = { md5: h.md5 ?? '', sha1: h.sha1 ?? '', sha256: h.sha256 ?? '' };
+      } catch (e) {
+        if (!(e instanceof HashError)) throw e;
+        this.o.log.debug(`Cannot read '${p}': ${e.code}. Skipped until the next scan.`);
+        return undefined;
+      }
+    }
+    return buildFileState({
+      stat: { mode: Number(st.mode), size: st.size, uid: st.uid, gid: st.gid, ino: st.ino, mtime: st.mtimeMs / 1000n },
+      userName: this.o.who.userName(Number(st.uid)),
+      groupName: this.o.who.groupName(Number(st.gid)),
+      hashes,
+      checks: c,
+    });
+  }
+
+  /** Starts an integrity synchronization round (after each scan, as Wazuh's first sync). */
+  startSync(): void {
+    if (!this.o.syscheck.synchronization.enabled) return;
+    this.syncId = this.now();
+    this.o.send(integritySyncStart(this.o.baseline.all(), this.syncId));
+  }
+
+  /** A manager synchronization request (`fim_file dbsync checksum_fail {...}`). */
+  onSyncRequest(component: string, payload: string): void {
+    const req = parseSyncRequest(`${component} ${payload}`);
+    if (!req) {
+      this.o.log.debug(`Ignoring malformed synchronization request: ${payload.slice(0, 120)}`);
+      return;
+    }
+    const id = checkSyncId(this.syncId, req.id);
+    if (!id.accepted) return;
+    this.syncId = id.current;
+    for (const m of answerSyncRequest(req, this.o.baseline.all())) this.o.send(m);
+  }
+}
+
+/** <directories check_*> as the wire format's check set (check_owner covers uid and user name). */
+export function checksOf(d: DirectoryConfig): FimChecks {
+  const c = d.checks;
+  return { size: c.size, perm: c.perm, owner: c.owner, group: c.group, mtime: c.mtime, inode: c.inode, md5: c.md5, sha1: c.sha1, sha256: c.sha256 };
+}

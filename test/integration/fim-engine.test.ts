@@ -1,0 +1,125 @@
+// The FIM engine on real files: baseline, scheduled scans, real-time events, restart, sync. Its
+// messages go through the test manager's analysis step, so the assertions are the alerts the
+// real manager would raise.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CaptureEvent } from '../../src/bpf/event.js';
+import { parseAgentConfig } from '../../src/config/load.js';
+import { MemoryLogger } from '../../src/log.js';
+import { Baseline } from '../../src/fim/db.js';
+import { FimEngine } from '../../src/fim/engine.js';
+import { HashPool } from '../../src/fim/hash.js';
+import { WhoResolver } from '../../src/fim/who.js';
+import { alertFor } from '../support/analysis.js';
+import { tempDir } from '../support/manager.js';
+
+function conf(root: string): string {
+  return `<ossec_config>
+  <client><server><address>127.0.0.1</address></server></client>
+  <syscheck>
+    <frequency>43200</frequency>
+    <directories whodata="yes">${root}/tree</directories>
+    <ignore>${root}/tree/ignored</ignore>
+    <ignore type="sregex">.swp$</ignore>
+  </syscheck>
+</ossec_config>`;
+}
+
+describe('fim engine', function () {
+  this.timeout(60_000);
+  const agent = { id: '001', name: 'fim-test' };
+  let tmp: { dir: string; cleanup: () => void };
+  let tree: string;
+  let hashes: HashPool;
+  const sent: string[] = [];
+  const alerts = () => sent.map((m) => alertFor(agent, m)).filter((a) => a !== undefined);
+
+  function engine(db: Baseline) {
+    const cfg = parseAgentConfig(conf(tmp.dir), path.join(tmp.dir, 'ossec.conf'));
+    return new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: new MemoryLogger() });
+  }
+
+  before(() => {
+    tmp = tempDir('wba-fim');
+    tree = path.join(tmp.dir, 'tree');
+    fs.mkdirSync(path.join(tree, 'sub'), { recursive: true });
+    fs.mkdirSync(path.join(tree, 'ignored'));
+    for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(tree, i % 2 ? 'sub' : '', `f${i}.txt`), `content ${i}\n`);
+    fs.writeFileSync(path.join(tree, 'ignored', 'x.txt'), 'x');
+    fs.symlinkSync(path.join(tree, 'f0.txt'), path.join(tree, 'link-to-f0'));
+    hashes = new HashPool(2);
+  });
+  after(async () => {
+    await hashes.close();
+    tmp.cleanup();
+  });
+
+  it('builds the baseline silently, then reports exactly what changed, and nothing after a restart', async () => {
+    const dbFile = path.join(tmp.dir, 'fim.db');
+    let db = new Baseline(dbFile);
+    const first = await engine(db).scan();
+    expect(first.files).to.equal(1000);
+    expect(alerts()).to.deep.equal([]);
+    expect(sent.some((m) => m.startsWith('5:fim_file:') && m.includes('integrity_check_global'))).to.equal(true);
+
+    fs.appendFileSync(path.join(tree, 'f2.txt'), 'changed\n');
+    fs.appendFileSync(path.join(tree, 'sub', 'f3.txt'), 'changed\n');
+    fs.writeFileSync(path.join(tree, 'new.txt'), 'new\n');
+    fs.writeFileSync(path.join(tree, 'sub', 'new.txt'), 'new\n');
+    fs.unlinkSync(path.join(tree, 'f4.txt'));
+    fs.unlinkSync(path.join(tree, 'sub', 'f5.txt'));
+    fs.writeFileSync(path.join(tree, 'ignored', 'y.txt'), 'y');
+    fs.writeFileSync(path.join(tree, 'edit.swp'), 'y');
+    fs.appendFileSync(path.join(tree, 'link-to-f0'), 'via the link\n'); // changes f0.txt itself
+    sent.length = 0;
+    const second = await engine(db).scan();
+    expect(second).to.include({ added: 2, modified: 3, deleted: 2 });
+    const got = alerts().map((a) => `${a.rule.id} ${(a.syscheck as { path: string }).path.slice(tree.length)}`).sort();
+    expect(got).to.deep.equal(['550 /f0.txt', '550 /f2.txt', '550 /sub/f3.txt', '553 /f4.txt', '553 /sub/f5.txt', '554 /new.txt', '554 /sub/new.txt']);
+    db.close();
+
+    db = new Baseline(dbFile);
+    sent.length = 0;
+    const third = await engine(db).scan();
+    expect(third).to.include({ added: 0, modified: 0, deleted: 0 });
+    expect(alerts()).to.deep.equal([]);
+    db.close();
+  });
+
+  it('reports a real-time deletion with who-data from the capture', async () => {
+    const db = new Baseline(':memory:');
+    const e = engine(db);
+    await e.scan();
+    const victim = path.join(tree, 'sub', 'f7.txt');
+    fs.unlinkSync(victim);
+    sent.length = 0;
+    const event: CaptureEvent = {
+      op: 'delete', source: 'tracepoint', path: victim, inode: 0n, device: 0, ktimeNs: 1n, truncated: false,
+      who: { pid: process.pid, tid: process.pid, ppid: process.ppid, uid: 0, euid: 0, gid: 0, loginuid: undefined, comm: 'node', parentComm: 'sh', cwd: '/', parentCwd: '/' },
+    };
+    await e.onCapture([event]);
+    const [alert] = alerts();
+    expect(alert?.rule.id).to.equal('553');
+    expect(alert?.syscheck).to.deep.include({ path: victim, mode: 'whodata', event: 'deleted' });
+    const audit = (alert!.syscheck as { audit: { process: { id: string; name: string }; user: { id: string } } }).audit;
+    expect(audit.process.id).to.equal(String(process.pid));
+    expect(audit.process.name).to.equal(fs.readlinkSync('/proc/self/exe'));
+    expect(audit.user.id).to.equal('0');
+    db.close();
+  });
+
+  it('answers the manager: a failed range is split, a single entry sent as state', async () => {
+    const db = new Baseline(':memory:');
+    const e = engine(db);
+    await e.scan();
+    const global = JSON.parse(sent.filter((m) => m.includes('integrity_check_global')).pop()!.slice('5:fim_file:'.length)) as { data: { begin: string; end: string; id: number } };
+    sent.length = 0;
+    e.onSyncRequest('fim_file', `dbsync checksum_fail ${JSON.stringify({ begin: global.data.begin, end: global.data.end, id: global.data.id })}`);
+    expect(sent.map((m) => JSON.parse(m.slice('5:fim_file:'.length)).type)).to.deep.equal(['integrity_check_left', 'integrity_check_right']);
+    sent.length = 0;
+    e.onSyncRequest('fim_file', `dbsync checksum_fail ${JSON.stringify({ begin: global.data.begin, end: global.data.begin, id: global.data.id })}`);
+    expect(JSON.parse(sent[0]!.slice('5:fim_file:'.length))).to.deep.include({ type: 'state' });
+    db.close();
+  });
+});
