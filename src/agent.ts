@@ -16,6 +16,13 @@ import { Session } from './wazuh/session.js';
 import { SharedFiles } from './wazuh/shared-files.js';
 import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
 import { Stoppable } from './timers.js';
+import { Capture } from './capture.js';
+import { Baseline } from './fim/db.js';
+import { FimEngine } from './fim/engine.js';
+import { HashPool } from './fim/hash.js';
+import { nextScanDelayMs } from './fim/schedule.js';
+import { WhoResolver } from './fim/who.js';
+import type { CaptureEvent } from './bpf/event.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -27,6 +34,8 @@ export interface AgentOptions {
   transportFactory?: (channel: SecureChannel) => TransportFactory;
   /** Handshake answer timeout (Wazuh's agent.recv_timeout, 60 s). */
   handshakeTimeoutMs?: number;
+  /** vfs_unlink dentry argument override (otherwise from BTF). */
+  unlinkDentryArg?: 2 | 3;
 }
 
 /** Wazuh's enrollment retry: 5 s more after each failed round, at most 60 s (start_agent.c). */
@@ -45,6 +54,9 @@ export class Agent {
   private buffer: ClientBuffer | undefined;
   private queue: LocalQueue | undefined;
   private readonly lifetime = new Stoppable();
+  private fim: { engine: FimEngine; baseline: Baseline; hashes: HashPool; capture?: Capture; timer?: NodeJS.Timeout } | undefined;
+  /** Real-time events are handled one batch after the other, in arrival order. */
+  private fimQueue: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: AgentOptions) {
     this.paths = agentPaths(opts.home);
@@ -132,6 +144,45 @@ export class Agent {
     await this.queue.start();
     this.buffer.start();
     this.session.start();
+    if (!config.syscheck.disabled) await this.startFim();
+  }
+
+  /** The FIM engine, its real-time capture and its schedule. */
+  private async startFim(): Promise<void> {
+    const { config, log } = this.opts;
+    const s = config.syscheck;
+    const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb);
+    const hashes = new HashPool();
+    const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m) => this.submit(m), log });
+    this.fim = { engine, baseline, hashes };
+    this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
+    const live = s.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);
+    if (live.length) {
+      const capture = await Capture.start({ dirs: live, selfTestDir: this.paths.captureSelfTestDir, log, unlinkDentryArg: this.opts.unlinkDentryArg });
+      capture.on('events', (events: CaptureEvent[]) => {
+        this.fimQueue = this.fimQueue.then(() => engine.onCapture(events)).catch((e) => log.error(`FIM real-time event failed: ${(e as Error).message}`));
+      });
+      this.fim.capture = capture;
+    }
+    const schedule = () => {
+      if (this.lifetime.stopped) return;
+      this.fim!.timer = setTimeout(() => void this.runScan().then(schedule), nextScanDelayMs(s, new Date()));
+    };
+    if (s.scanOnStart) void this.runScan().then(schedule);
+    else schedule();
+  }
+
+  private async runScan(): Promise<void> {
+    try {
+      await this.fim?.engine.scan();
+    } catch (e) {
+      this.opts.log.error(`File integrity monitoring scan failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** The FIM engine, when <syscheck> is enabled (tests drive scans through it). */
+  get fimEngine(): FimEngine | undefined {
+    return this.fim?.engine;
   }
 
   /** Hands one `<queue>:<location>:<message>` event to the client buffer. */
@@ -151,9 +202,18 @@ export class Agent {
   async stop(): Promise<void> {
     this.lifetime.stop();
     await this.queue?.stop();
+    if (this.fim) {
+      clearTimeout(this.fim.timer);
+      await this.fim.capture?.stop();
+      await this.fimQueue;
+    }
     if (this.buffer && this.session?.online) await this.buffer.flushed(2_000);
     this.buffer?.stop();
     await this.session?.stop();
+    if (this.fim) {
+      await this.fim.hashes.close();
+      this.fim.baseline.close();
+    }
   }
 }
 

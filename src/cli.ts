@@ -47,7 +47,7 @@ function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: Agen
 
 async function runAgent(cmd: Command): Promise<number> {
   const { opts, log, config } = context(cmd);
-  const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo() });
+  const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo(), unlinkDentryArg: opts.unlinkDentryArg });
   log.info(`Started (pid: ${process.pid}). Configuration: ${config.file}. State: ${agent.paths.home}.`);
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {

@@ -10,6 +10,8 @@ export interface AgentPaths {
   sharedDir: string;
   logsDir: string;
   queueSocket: string;
+  fimDb: string;
+  captureSelfTestDir: string;
 }
 
 export function agentPaths(home: string): AgentPaths {
@@ -21,5 +23,7 @@ export function agentPaths(home: string): AgentPaths {
     sharedDir: path.join(h, 'shared'),
     logsDir: path.join(h, 'logs'),
     queueSocket: path.join(h, 'queue', 'sockets', 'queue'),
+    fimDb: path.join(h, 'queue', 'fim', 'db', 'fim.db'),
+    captureSelfTestDir: path.join(h, 'tmp', 'capture-selftest'),
   };
 }
