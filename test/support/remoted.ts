@@ -11,6 +11,7 @@ import {
 } from '../../src/wazuh/codec.js';
 import type { AgentKey } from '../../src/wazuh/keys.js';
 import { TestAlert, alertFor } from './analysis.js';
+import { entriesInRange, integrityChecksum, syncRequestMessage } from '../../src/fim/format.js';
 
 export interface ReceivedMessage {
   agentId: string;
@@ -49,6 +50,11 @@ export class TestRemoted {
   readonly rejections: Rejection[] = [];
   /** What the real manager's analysisd would have raised for the messages (test/support/analysis.ts). */
   readonly alerts: TestAlert[] = [];
+  /**
+   * The manager's FIM inventory per agent (path -> attributes checksum), kept the way wazuh-db
+   * keeps it: events add/replace/remove rows, `state` messages replace rows, integrity_clear empties.
+   */
+  readonly inventory = new Map<string, Map<string, string>>();
   /** Agent names seen starting, for rule 501 (first time) vs 503. */
   private readonly startedNames = new Set<string>();
   tcpPort = 0;
@@ -187,6 +193,7 @@ export class TestRemoted {
     }
     this.messages.push({ agentId, protocol, counters, text, at: Date.now() });
     this.analyze(agentId, text);
+    this.syncInventory(agentId, text);
     if (text.startsWith('#!-agent startup ') || (text.startsWith('#!-') && isValidKeepalive(text) && this.opts.ackKeepalives !== false)) {
       this.sendToAgent(agentId, '#!-agent ack ');
     }
@@ -200,6 +207,44 @@ export class TestRemoted {
     if (!alert) return;
     if (alert.rule.id === '501' || alert.rule.id === '503') this.startedNames.add(name);
     this.alerts.push(alert);
+  }
+
+  /** wazuh-db's side of FIM: keep the inventory, and answer integrity checks that do not match. */
+  private syncInventory(agentId: string, text: string): void {
+    const inv = this.inventory.get(agentId) ?? new Map<string, string>();
+    this.inventory.set(agentId, inv);
+    const json = (prefix: string) => {
+      try {
+        return JSON.parse(text.slice(prefix.length)) as { type?: string; data?: Record<string, unknown> };
+      } catch {
+        return undefined;
+      }
+    };
+    if (text.startsWith('8:syscheck:')) {
+      const m = json('8:syscheck:');
+      const d = m?.data as { path?: string; type?: string; attributes?: { checksum?: string } } | undefined;
+      if (m?.type !== 'event' || !d?.path) return;
+      if (d.type === 'deleted') inv.delete(d.path);
+      else if (d.attributes?.checksum) inv.set(d.path, d.attributes.checksum);
+      return;
+    }
+    if (!text.startsWith('5:fim_file:')) return;
+    const m = json('5:fim_file:');
+    const d = (m?.data ?? {}) as { begin?: string; end?: string; tail?: string; checksum?: string; id?: number; index?: string; attributes?: { checksum?: string } };
+    if (m?.type === 'state' && d.index && d.attributes?.checksum) inv.set(d.index, d.attributes.checksum);
+    else if (m?.type === 'integrity_clear') inv.clear();
+    else if (m?.type?.startsWith('integrity_check_') && d.begin !== undefined && d.end !== undefined && d.id !== undefined) {
+      const inRange = (p: string, lo: string, hi: string) => entriesInRange([{ path: p }], lo, hi).length === 1;
+      // rows the agent's ranges say cannot exist: outside the whole table, or in the gap before `tail`
+      for (const path of [...inv.keys()]) {
+        if (m.type === 'integrity_check_global' && !inRange(path, d.begin, d.end)) inv.delete(path);
+        if (m.type === 'integrity_check_left' && d.tail !== undefined && path > d.end && path < d.tail) inv.delete(path);
+      }
+      const rows = entriesInRange([...inv].map(([path, checksum]) => ({ path, checksum })), d.begin, d.end);
+      if (rows.length && integrityChecksum(rows) === d.checksum) return;
+      const command = rows.length ? 'checksum_fail' : 'no_data';
+      this.sendToAgent(agentId, syncRequestMessage({ component: 'fim_file', command, begin: d.begin, end: d.end, id: d.id }));
+    }
   }
 
   private pushMergedIfStale(agentId: string, keepalive: string): void {
