@@ -39,6 +39,9 @@ export class FimEngine {
   private scanning: Promise<ScanSummary> | undefined;
   private syncId = 0;
   private readonly now: () => number;
+  /** max_eps pacing: events sent in the current second. */
+  private window = { second: 0, sent: 0 };
+  private fullWarned = false;
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -70,7 +73,7 @@ export class FimEngine {
       }
       for (const gone of baseline.unseen(dir.path, scanId)) {
         if (configFor(gone.path, dirs) !== dir) continue;
-        this.reportDeleted(gone, dir, 'scheduled');
+        await this.reportDeleted(gone, dir, 'scheduled');
         summary.deleted++;
       }
     }
@@ -104,7 +107,7 @@ export class FimEngine {
     if (st && !st.isFile()) return;
     if (!st) {
       const known = this.o.baseline.get(p);
-      if (known) this.reportDeleted(known, dir, mode, audit);
+      if (known) await this.reportDeleted(known, dir, mode, audit);
       return;
     }
     if (!isMonitoredFile(p, dir, this.o.syscheck)) return;
@@ -122,8 +125,16 @@ export class FimEngine {
     const ts = this.now();
     const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit };
     if (!known) {
+      const limit = this.o.syscheck.fileLimit;
+      if (limit.enabled && limit.entries > 0 && baseline.count() >= limit.entries) {
+        if (!this.fullWarned) {
+          this.fullWarned = true;
+          this.o.log.warn(`File database is full (file_limit ${limit.entries} entries): '${p}' and further new files are not monitored.`);
+        }
+        return 'unchanged';
+      }
       baseline.put({ path: p, state, lastEvent: ts }, scanId);
-      if (report) this.o.send(fileAddedMessage(p, state, ts, opts));
+      if (report) await this.emit(fileAddedMessage(p, state, ts, opts));
       return 'added';
     }
     if (known.state.checksum === state.checksum) {
@@ -132,13 +143,29 @@ export class FimEngine {
     }
     const msg = fileModifiedMessage(p, known.state, state, ts, opts);
     baseline.put({ path: p, state, lastEvent: msg ? ts : known.lastEvent }, scanId);
-    if (msg && report) this.o.send(msg);
+    if (msg && report) await this.emit(msg);
     return msg ? 'modified' : 'unchanged';
   }
 
-  private reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, audit?: WhoData): void {
+  private async reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, audit?: WhoData): Promise<void> {
     this.o.baseline.delete(entry.path);
-    this.o.send(fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit }));
+    this.fullWarned = false;
+    await this.emit(fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit }));
+  }
+
+  /** Sends one FIM event, at most `max_eps` a second (Wazuh's syscheck pacing; 0 = unlimited). */
+  private async emit(message: string): Promise<void> {
+    const max = this.o.syscheck.maxEps;
+    if (max > 0) {
+      const second = Math.floor(Date.now() / 1000);
+      if (second !== this.window.second) this.window = { second, sent: 0 };
+      if (this.window.sent >= max) {
+        await new Promise((r) => setTimeout(r, (second + 1) * 1000 - Date.now()));
+        this.window = { second: second + 1, sent: 0 };
+      }
+      this.window.sent++;
+    }
+    this.o.send(message);
   }
 
   private async stateOf(p: string, st: fs.BigIntStats, dir: DirectoryConfig): Promise<FileState | undefined> {

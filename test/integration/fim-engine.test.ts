@@ -14,7 +14,7 @@ import { WhoResolver } from '../../src/fim/who.js';
 import { alertFor } from '../support/analysis.js';
 import { tempDir } from '../support/manager.js';
 
-function conf(root: string): string {
+function conf(root: string, extra = ''): string {
   return `<ossec_config>
   <client><server><address>127.0.0.1</address></server></client>
   <syscheck>
@@ -22,6 +22,7 @@ function conf(root: string): string {
     <directories whodata="yes">${root}/tree</directories>
     <ignore>${root}/tree/ignored</ignore>
     <ignore type="sregex">.swp$</ignore>
+${extra}
   </syscheck>
 </ossec_config>`;
 }
@@ -35,8 +36,8 @@ describe('fim engine', function () {
   const sent: string[] = [];
   const alerts = () => sent.map((m) => alertFor(agent, m)).filter((a) => a !== undefined);
 
-  function engine(db: Baseline) {
-    const cfg = parseAgentConfig(conf(tmp.dir), path.join(tmp.dir, 'ossec.conf'));
+  function engine(db: Baseline, extra = '') {
+    const cfg = parseAgentConfig(conf(tmp.dir, extra), path.join(tmp.dir, 'ossec.conf'));
     return new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: new MemoryLogger() });
   }
 
@@ -121,5 +122,33 @@ describe('fim engine', function () {
     e.onSyncRequest('fim_file', `dbsync checksum_fail ${JSON.stringify({ begin: global.data.begin, end: global.data.begin, id: global.data.id })}`);
     expect(JSON.parse(sent[0]!.slice('5:fim_file:'.length))).to.deep.include({ type: 'state' });
     db.close();
+  });
+
+  it('honours file_limit (new files beyond it are not monitored, with one warning) and max_eps', async () => {
+    const db = new Baseline(':memory:');
+    const log = new MemoryLogger();
+    const cfg = parseAgentConfig(conf(tmp.dir, '<file_limit><enabled>yes</enabled><entries>10</entries></file_limit><max_eps>20</max_eps>'), 'x');
+    const out: string[] = [];
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log });
+    await e.scan();
+    expect(db.count()).to.equal(10);
+    expect(log.records.filter((r) => r.level === 'warn' && /file_limit 10 entries/.test(r.msg))).to.have.length(1);
+    // 45 deletions reported at 20 a second take more than two seconds
+    db.close();
+    const db2 = new Baseline(':memory:');
+    const paced = new FimEngine({ syscheck: { ...cfg.syscheck, fileLimit: { enabled: false, entries: 0 } }, baseline: db2, hashes, who: new WhoResolver(), send: (m) => out.push(m), log });
+    await paced.scan();
+    const victims = db2.all().slice(0, 45);
+    for (const v of victims) fs.renameSync(v.path, `${v.path}.moved-away`);
+    try {
+      out.length = 0;
+      const t0 = Date.now();
+      await paced.scan();
+      expect(out.filter((m) => m.includes('"type":"deleted"'))).to.have.length(45);
+      expect(Date.now() - t0).to.be.at.least(2000);
+    } finally {
+      for (const v of victims) fs.renameSync(`${v.path}.moved-away`, v.path);
+      db2.close();
+    }
   });
 });
