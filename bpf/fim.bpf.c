@@ -45,11 +45,10 @@ static __always_inline int on_rename(struct dentry *from, struct dentry *to, __u
 	return 0;
 }
 
-static __always_inline int on_file(struct file *f, __u32 op, __u32 mode_bit, __u32 source)
+static __always_inline int on_file(struct file *f, struct dentry *d, __u32 op, __u32 mode_bit, __u32 source)
 {
 	if (!f || !(BPF_CORE_READ(f, f_mode) & mode_bit))
 		return 0;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
 	struct fim_scratch *s = fim_begin(op, source);
 	if (!s || !fim_walk_to_anchor(s, FIM_REF_PATH, d))
 		return 0;
@@ -60,15 +59,18 @@ static __always_inline int on_file(struct file *f, __u32 op, __u32 mode_bit, __u
 	return 0;
 }
 
-/* vfs_open() runs after the open created the file, which it records as FMODE_CREATED. */
-static __always_inline int on_open(struct file *f, __u32 source)
+/*
+ * vfs_open(path, file) runs after the open created the file, which it records as FMODE_CREATED,
+ * but before it sets file->f_path = *path: at entry the dentry is only in the path argument.
+ */
+static __always_inline int on_open(const struct path *p, struct file *f, __u32 source)
 {
-	return on_file(f, FIM_OP_CREATE, FMODE_CREATED, source);
+	return on_file(f, BPF_CORE_READ(p, dentry), FIM_OP_CREATE, FMODE_CREATED, source);
 }
 
 static __always_inline int on_close(struct file *f, __u32 source)
 {
-	return on_file(f, FIM_OP_MODIFY, FMODE_WRITE, source);
+	return on_file(f, BPF_CORE_READ(f, f_path.dentry), FIM_OP_MODIFY, FMODE_WRITE, source);
 }
 
 /* ---- kprobes ---------------------------------------------------------------------------- */
@@ -110,22 +112,46 @@ int BPF_KPROBE(kprobe_vfs_rename)
 SEC("kprobe/vfs_open")
 int BPF_KPROBE(kprobe_vfs_open)
 {
-	return on_open((void *)PT_REGS_PARM2(ctx), FIM_SRC_KPROBE);
+	return on_open((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), FIM_SRC_KPROBE);
 }
 
-/* filp_close(struct file *, fl_owner_t): close(2) and process exit both end here */
+/*
+ * filp_close(struct file *, fl_owner_t): close(2) and process exit both end here before Linux 6.7.
+ * Since 6.7 close(2) calls filp_flush() and __fput_sync() instead, and filp_close() calls
+ * filp_flush(): there the loader attaches the filp_flush program, never both.
+ */
 SEC("kprobe/filp_close")
 int BPF_KPROBE(kprobe_filp_close)
 {
 	return on_close((void *)PT_REGS_PARM1(ctx), FIM_SRC_KPROBE);
 }
 
+SEC("kprobe/filp_flush")
+int BPF_KPROBE(kprobe_filp_flush)
+{
+	return on_close((void *)PT_REGS_PARM1(ctx), FIM_SRC_KPROBE);
+}
+
 /* ---- fentry (BTF trampolines): ctx[i] is argument i + 1 ------------------------------------ */
 
+/*
+ * Only the dentry argument is read: the verifier checks each ctx[] read against the BTF
+ * prototype, and 5.10 refuses to read vfs_unlink's third argument there (struct inode **: "arg2
+ * type PTR is not a struct"). unlink_dentry_arg is a frozen constant, so the branch not taken is
+ * never verified; barrier_var keeps clang from merging the two reads into one at a computed offset.
+ */
 SEC("fentry/vfs_unlink")
 int fentry_vfs_unlink(__u64 *ctx)
 {
-	return on_unlink(pick(unlink_dentry_arg, ctx[1], ctx[2], 2), FIM_SRC_FENTRY);
+	unsigned long d;
+	if (unlink_dentry_arg == 2) {
+		d = ctx[1];
+		barrier_var(d);
+	} else {
+		d = ctx[2];
+		barrier_var(d);
+	}
+	return on_unlink((void *)d, FIM_SRC_FENTRY);
 }
 
 SEC("fentry/vfs_rename")
@@ -142,11 +168,17 @@ int fentry_vfs_rename(__u64 *ctx)
 SEC("fentry/vfs_open")
 int fentry_vfs_open(__u64 *ctx)
 {
-	return on_open((void *)ctx[1], FIM_SRC_FENTRY);
+	return on_open((void *)ctx[0], (void *)ctx[1], FIM_SRC_FENTRY);
 }
 
 SEC("fentry/filp_close")
 int fentry_filp_close(__u64 *ctx)
+{
+	return on_close((void *)ctx[0], FIM_SRC_FENTRY);
+}
+
+SEC("fentry/filp_flush")
+int fentry_filp_flush(__u64 *ctx)
 {
 	return on_close((void *)ctx[0], FIM_SRC_FENTRY);
 }
@@ -293,7 +325,8 @@ int tp_exit_rename(struct syscall_exit_ctx *ctx)
 /* open/openat/openat2/creat return the new fd: its file says whether the open created it. */
 static __always_inline int on_open_return(long fd)
 {
-	return fd < 0 ? 0 : on_open(fd_file(fd), FIM_SRC_TRACEPOINT);
+	struct file *f = fd < 0 ? 0 : fd_file(fd);
+	return on_file(f, BPF_CORE_READ(f, f_path.dentry), FIM_OP_CREATE, FMODE_CREATED, FIM_SRC_TRACEPOINT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")

@@ -58,6 +58,7 @@ export class Capture extends EventEmitter<CaptureEvents> {
   readonly attempts: Attempt[] = [];
   unlinkArg: ArgChoice | undefined;
   renameAbi: RenameChoice | undefined;
+  closeHook: 'filp_close' | 'filp_flush' = 'filp_close';
   private source: Source | undefined;
   private readonly watches: Watches;
   private selfTestSink: ((e: CaptureEvent) => void) | undefined;
@@ -104,6 +105,7 @@ export class Capture extends EventEmitter<CaptureEvents> {
     const release = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
     this.unlinkArg = resolveUnlinkDentryArg({ btf: btf.btf, release, override: this.o.unlinkDentryArg });
     this.renameAbi = resolveRenameAbi({ btf: btf.btf, release });
+    this.closeHook = btf.btf?.findFunc('filp_flush') ? 'filp_flush' : 'filp_close';
     this.o.log.info(
       `vfs_unlink dentry argument: ${this.unlinkArg.index} (from ${this.unlinkArg.source}: ${this.unlinkArg.detail}); ` +
         `vfs_rename: ${this.renameAbi.abi} (from ${this.renameAbi.source}).`,
@@ -148,6 +150,7 @@ export class Capture extends EventEmitter<CaptureEvents> {
         mode,
         unlinkDentryArg: this.unlinkArg!.index,
         renameUsesRenamedata: this.renameAbi!.abi === 'renamedata',
+        closeHook: this.closeHook,
         objectPath: this.o.objectPath,
         ringBytes: this.o.ringBytes,
       });

@@ -37,6 +37,8 @@ export interface LoadOptions {
   unlinkDentryArg: 2 | 3;
   /** vfs_rename(struct renamedata *) (5.12+) rather than six arguments. */
   renameUsesRenamedata: boolean;
+  /** Where "closed after writing" is hooked: filp_flush where close(2) no longer calls filp_close (6.7+). Default filp_close. */
+  closeHook?: 'filp_close' | 'filp_flush';
   objectPath?: string;
   /** Ring buffer size in bytes (a power of two, at least a page). Default 8 MiB. */
   ringBytes?: number;
@@ -100,7 +102,7 @@ export class FimPrograms {
       } catch (e) {
         fail('load', e);
       }
-      for (const name of MODE_PROGRAMS[o.mode]) {
+      for (const name of modePrograms(o)) {
         if (skipped.includes(name)) continue;
         const prog = lib.bpf_object__find_program_by_name(obj, name)!;
         try {
@@ -146,9 +148,15 @@ export class FimPrograms {
   }
 }
 
+/** The mode's programs, with the close hook this kernel needs. */
+function modePrograms(o: LoadOptions): string[] {
+  const hook = o.closeHook ?? 'filp_close';
+  return MODE_PROGRAMS[o.mode].map((name) => (o.mode !== 'tracepoint' && name.endsWith('_filp_close') ? name.replace('filp_close', hook) : name));
+}
+
 /** Chooses the programs to load and writes .rodata and map sizes; returns the skipped programs. */
 function configure(lib: Libbpf, obj: BpfObject, objectPath: string, o: LoadOptions): string[] {
-  const wanted = new Set(MODE_PROGRAMS[o.mode]);
+  const wanted = new Set(modePrograms(o));
   const events = o.tracefsEvents ?? '/sys/kernel/tracing/events/syscalls';
   const skipped = o.mode === 'tracepoint'
     ? Object.entries(OPTIONAL_TRACEPOINTS).filter(([, tp]) => !fs.existsSync(path.join(events, tp))).map(([name]) => name)
