@@ -1,6 +1,8 @@
 // The broken-config corpus: each file under test/fixtures/config/broken and the line and option
 // its ConfigError must name. Shared by the parser tests and the CLI tests.
+import { expect } from 'chai';
 import path from 'node:path';
+import { ConfigError } from '../../src/config/errors.js';
 import { FIXTURES } from './fixtures.js';
 
 export const BROKEN = path.join(FIXTURES, 'config', 'broken');
@@ -62,3 +64,14 @@ export const BROKEN_CONFIGS: { file: string; line: number | undefined; option: s
   { file: 'syscheck-sync-interval-bad.conf', line: 9, option: 'syscheck.synchronization.interval', reason: /'5 minutes' \(must be a number of seconds/ },
   { file: 'syscheck-file-limit-unknown-child.conf', line: 9, option: 'syscheck.file_limit.max_files', reason: /Invalid element in the configuration: 'max_files'/ },
 ];
+
+/** The ConfigError `parse` throws; fails the test when it throws nothing or something else. */
+export function configErrorOf(parse: () => unknown): ConfigError {
+  try {
+    parse();
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  return expect.fail('no ConfigError');
+}

@@ -3,6 +3,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { defaultSyscheckConfig } from '../../src/config/syscheck.js';
 import type { AgentConfig, EnrollmentConfig, ServerConfig } from '../../src/config/types.js';
+import { configErrorOf } from '../support/config-corpus.js';
 
 const FILE = '/var/ossec/etc/ossec.conf';
 
@@ -10,15 +11,7 @@ const FILE = '/var/ossec/etc/ossec.conf';
 const conf = (...lines: string[]) => lines.join('\n');
 const parse = (...lines: string[]): AgentConfig => parseAgentConfig(conf(...lines), FILE);
 
-function parseError(...lines: string[]): ConfigError {
-  try {
-    parse(...lines);
-  } catch (e) {
-    expect(e).to.be.instanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  expect.fail('no ConfigError');
-}
+const parseError = (...lines: string[]): ConfigError => configErrorOf(() => parse(...lines));
 
 const server = (address: string, extra: Partial<ServerConfig> = {}): ServerConfig => ({
   address, port: 1514, protocol: 'tcp', maxRetries: 5, retryInterval: 10, ...extra,

@@ -9,6 +9,7 @@ import {
 import type { AgentConfig, DirectoryConfig, FileChecks, PathMatcher, SyscheckConfig } from '../../src/config/types.js';
 import { parseXml } from '../../src/config/xml.js';
 import { FIXTURES } from '../support/fixtures.js';
+import { configErrorOf } from '../support/config-corpus.js';
 
 const FILE = '/var/ossec/etc/ossec.conf';
 const GOOD = path.join(FIXTURES, 'config', 'good');
@@ -28,15 +29,7 @@ const withSyscheck = (...lines: string[]) => [
 const parse = (...lines: string[]): AgentConfig => parseAgentConfig(withSyscheck(...lines), FILE);
 const syscheckOf = (...lines: string[]): SyscheckConfig => parse(...lines).syscheck;
 
-function parseError(...lines: string[]): ConfigError {
-  try {
-    parse(...lines);
-  } catch (e) {
-    expect(e).to.be.instanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  expect.fail('no ConfigError');
-}
+const parseError = (...lines: string[]): ConfigError => configErrorOf(() => parse(...lines));
 
 /** readSyscheck on <syscheck> blocks given as XML, with a chosen environment. */
 function readWithEnv(xml: string, env: NodeJS.ProcessEnv): { config: SyscheckConfig; warnings: string[] } {
