@@ -54,7 +54,9 @@ export class Agent {
   private buffer: ClientBuffer | undefined;
   private queue: LocalQueue | undefined;
   private readonly lifetime = new Stoppable();
-  private fim: { engine: FimEngine; baseline: Baseline; hashes: HashPool; capture?: Capture; timer?: NodeJS.Timeout } | undefined;
+  private fim:
+    | { engine: FimEngine; baseline: Baseline; hashes: HashPool; capture?: Capture; timer?: NodeJS.Timeout; syncTimer?: NodeJS.Timeout }
+    | undefined;
   /** Real-time events are handled one batch after the other, in arrival order. */
   private fimQueue: Promise<void> = Promise.resolve();
 
@@ -170,6 +172,9 @@ export class Agent {
     };
     if (s.scanOnStart) void this.runScan().then(schedule);
     else schedule();
+    // Each scan starts a sync; between scans one runs every synchronization interval, so the
+    // manager's inventory catches up after it restarts or loses rows.
+    if (s.synchronization.enabled) this.fim.syncTimer = setInterval(() => engine.startSync(), s.synchronization.interval * 1000);
   }
 
   private async runScan(): Promise<void> {
@@ -204,6 +209,7 @@ export class Agent {
     await this.queue?.stop();
     if (this.fim) {
       clearTimeout(this.fim.timer);
+      clearInterval(this.fim.syncTimer);
       await this.fim.capture?.stop();
       await this.fimQueue;
     }
