@@ -18,6 +18,7 @@ import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
 import { Stoppable } from './timers.js';
 import { Capture } from './capture.js';
 import { Baseline } from './fim/db.js';
+import { DiffStore } from './fim/diff.js';
 import { FimEngine } from './fim/engine.js';
 import { HashPool } from './fim/hash.js';
 import { nextScanDelayMs } from './fim/schedule.js';
@@ -155,7 +156,8 @@ export class Agent {
     const s = config.syscheck;
     const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb);
     const hashes = new HashPool();
-    const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m) => this.submit(m), log });
+    const diffs = new DiffStore(this.paths.diffDir);
+    const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m) => this.submit(m), log, diffs });
     this.fim = { engine, baseline, hashes };
     this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
     const live = s.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);

@@ -11,6 +11,7 @@ export interface AgentPaths {
   logsDir: string;
   queueSocket: string;
   fimDb: string;
+  diffDir: string;
   captureSelfTestDir: string;
 }
 
@@ -24,6 +25,7 @@ export function agentPaths(home: string): AgentPaths {
     logsDir: path.join(h, 'logs'),
     queueSocket: path.join(h, 'queue', 'sockets', 'queue'),
     fimDb: path.join(h, 'queue', 'fim', 'db', 'fim.db'),
+    diffDir: path.join(h, 'queue', 'diff'),
     captureSelfTestDir: path.join(h, 'tmp', 'capture-selftest'),
   };
 }

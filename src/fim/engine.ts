@@ -10,7 +10,9 @@ import {
   FileState, FimChecks, FimMode, WhoData, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
   fileDeletedMessage, fileModifiedMessage, integritySyncStart, parseSyncRequest, scanEndMessage, scanStartMessage,
 } from './format.js';
+import { DiffStore } from './diff.js';
 import { HashAlgorithm, HashError, HashPool } from './hash.js';
+import { pathMatches } from '../config/syscheck.js';
 import { configFor, isMonitoredFile, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 
@@ -22,6 +24,8 @@ export interface FimEngineOptions {
   /** Hands one message (`8:syscheck:...` / `5:fim_file:...`) to the client buffer. */
   send: (message: string) => void;
   log: Logger;
+  /** Stored copies for report_changes. */
+  diffs?: DiffStore;
   /** Seconds since the epoch. */
   now?: () => number;
 }
@@ -123,7 +127,8 @@ export class FimEngine {
     if (!state) return 'unreadable';
     const known = baseline.get(p);
     const ts = this.now();
-    const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit };
+    const contentChanges = dir.reportChanges && (!known || known.state.checksum !== state.checksum) ? this.diff(p, dir) : undefined;
+    const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit, contentChanges };
     if (!known) {
       const limit = this.o.syscheck.fileLimit;
       if (limit.enabled && limit.entries > 0 && baseline.count() >= limit.entries) {
@@ -147,8 +152,17 @@ export class FimEngine {
     return msg ? 'modified' : 'unchanged';
   }
 
+  private diff(p: string, dir: DirectoryConfig): string | undefined {
+    const { syscheck } = this.o;
+    return this.o.diffs?.contentChanges(p, {
+      sizeLimitKb: syscheck.diff.fileSize.enabled ? dir.diffSizeLimitKb : undefined,
+      nodiff: pathMatches(syscheck.nodiff, p, { list: 'nodiff' }),
+    });
+  }
+
   private async reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, audit?: WhoData): Promise<void> {
     this.o.baseline.delete(entry.path);
+    if (dir.reportChanges) this.o.diffs?.forget(entry.path);
     this.fullWarned = false;
     await this.emit(fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit }));
   }

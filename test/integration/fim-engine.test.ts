@@ -10,6 +10,7 @@ import { MemoryLogger } from '../../src/log.js';
 import { Baseline } from '../../src/fim/db.js';
 import { FimEngine } from '../../src/fim/engine.js';
 import { HashPool } from '../../src/fim/hash.js';
+import { DIFF_MESSAGES, DiffStore, truncateDiff } from '../../src/fim/diff.js';
 import { WhoResolver } from '../../src/fim/who.js';
 import { alertFor } from '../support/analysis.js';
 import { tempDir } from '../support/manager.js';
@@ -150,5 +151,30 @@ describe('fim engine', function () {
       for (const v of victims) fs.renameSync(`${v.path}.moved-away`, v.path);
       db2.close();
     }
+  });
+
+  it('report_changes: diff(1) of the change as content_changes, withheld for nodiff files', async () => {
+    const dir = path.join(tmp.dir, 'reported');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'app.conf'), 'port=80\nhost=a\n');
+    fs.writeFileSync(path.join(dir, 'secret.key'), 'k1\n');
+    const cfg = parseAgentConfig(`<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
+      <directories report_changes="yes">${dir}</directories><nodiff>${dir}/secret.key</nodiff><max_eps>0</max_eps></syscheck></ossec_config>`, 'x');
+    const db = new Baseline(':memory:');
+    const out: string[] = [];
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log: new MemoryLogger(), diffs: new DiffStore(path.join(tmp.dir, 'diff')) });
+    await e.scan();
+    fs.writeFileSync(path.join(dir, 'app.conf'), 'port=8080\nhost=a\n');
+    fs.writeFileSync(path.join(dir, 'secret.key'), 'k2\n');
+    out.length = 0;
+    await e.scan();
+    const changes = Object.fromEntries(out.filter((m) => m.includes('"modified"')).map((m) => {
+      const d = (JSON.parse(m.slice('8:syscheck:'.length)) as { data: { path: string; content_changes: string } }).data;
+      return [path.basename(d.path), d.content_changes];
+    }));
+    expect(changes).to.deep.equal({ 'app.conf': '1c1\n< port=80\n---\n> port=8080\n', 'secret.key': DIFF_MESSAGES.nodiff });
+    expect(truncateDiff('x\n'.repeat(40000))).to.match(/\nMore changes\.\.\.$/);
+    expect(Buffer.byteLength(truncateDiff('x\n'.repeat(40000)))).to.be.lessThan(65536 - 6144);
+    db.close();
   });
 });

@@ -1,0 +1,89 @@
+// report_changes: a gzip copy of each such file (<home>/queue/diff/file/<sha1 of path>/last-entry.gz,
+// Wazuh's layout), and the `content_changes` text of a modification: diff(1)'s output, cut
+// before Wazuh's message limit, or one of Wazuh's sentences when no diff can be given
+// (syscheckd/src/fim_diff_changes.c fim_file_diff, gen_diff_str).
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+/** OS_MAXSTR - OS_SK_HEADER - 1: the most diff text an event carries. */
+const MAX_DIFF = 65536 - 6144 - 1;
+const MORE_CHANGES = 'More changes...';
+
+export const DIFF_MESSAGES = {
+  fileSize: "Unable to calculate diff due to 'file_size' limit has been reached.",
+  noPrevious: 'Unable to calculate diff due to no previous data stored for this file.',
+  identical: 'No content changes were found for this file.',
+  nodiff: "Diff truncated due to 'nodiff' configuration detected for this file.",
+} as const;
+
+/** Cuts diff output the way gen_diff_str does: at a line end, with "More changes..." after it. */
+export function truncateDiff(text: string): string {
+  const bytes = Buffer.from(text);
+  if (bytes.length < MAX_DIFF) return text;
+  let n = MAX_DIFF - MORE_CHANGES.length;
+  while (n > 0 && bytes[n - 1] !== 0x0a) n--;
+  return bytes.toString('utf8', 0, n) + MORE_CHANGES;
+}
+
+export class DiffStore {
+  constructor(private readonly dir: string) {}
+
+  private folderOf(file: string): string {
+    return path.join(this.dir, 'file', crypto.createHash('sha1').update(file).digest('hex'));
+  }
+
+  /**
+   * Stores the file's content and returns what changed since the stored copy. `sizeLimitKb`
+   * undefined: no file_size limit; `nodiff`: the text is withheld (a secret file).
+   */
+  contentChanges(file: string, opts: { sizeLimitKb?: number; nodiff: boolean }): string | undefined {
+    let current: Buffer;
+    try {
+      const st = fs.statSync(file);
+      if (opts.sizeLimitKb !== undefined && st.size / 1024 > opts.sizeLimitKb) return DIFF_MESSAGES.fileSize;
+      current = fs.readFileSync(file);
+    } catch {
+      return undefined;
+    }
+    const folder = this.folderOf(file);
+    const stored = path.join(folder, 'last-entry.gz');
+    let previous: Buffer | undefined;
+    try {
+      previous = zlib.gunzipSync(fs.readFileSync(stored));
+    } catch {
+      previous = undefined;
+    }
+    const save = () => {
+      fs.mkdirSync(folder, { recursive: true, mode: 0o750 });
+      fs.writeFileSync(`${stored}.tmp`, zlib.gzipSync(current), { mode: 0o600 });
+      fs.renameSync(`${stored}.tmp`, stored);
+    };
+    if (!previous) {
+      save();
+      return DIFF_MESSAGES.noPrevious;
+    }
+    if (previous.equals(current)) return DIFF_MESSAGES.identical;
+    if (opts.nodiff) return DIFF_MESSAGES.nodiff;
+    const tmp = path.join(this.dir, 'tmp');
+    fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    const old = path.join(tmp, `old-${process.pid}`);
+    const now = path.join(tmp, `new-${process.pid}`);
+    fs.writeFileSync(old, previous, { mode: 0o600 });
+    fs.writeFileSync(now, current, { mode: 0o600 });
+    // diff(1) on the two copies, like Wazuh (exit status 1 = they differ)
+    const r = spawnSync('diff', [old, now], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    fs.rmSync(old, { force: true });
+    fs.rmSync(now, { force: true });
+    if (r.status !== 1) return undefined;
+    save();
+    return truncateDiff(r.stdout);
+  }
+
+  /** Forgets a deleted file's copy. */
+  forget(file: string): void {
+    fs.rmSync(this.folderOf(file), { recursive: true, force: true });
+  }
+}
