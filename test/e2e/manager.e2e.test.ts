@@ -143,7 +143,7 @@ describe('end to end with a real Wazuh manager', function () {
   </client>
   <syscheck>
     <frequency>43200</frequency>
-    <directories whodata="yes">${watched}</directories>
+    <directories whodata="yes" report_changes="yes">${watched}</directories>
   </syscheck>
 </ossec_config>
 `,
@@ -185,6 +185,7 @@ describe('end to end with a real Wazuh manager', function () {
     sh(`echo modified >> ${file}`);
     const modified = await tail.waitFor('rule 550', (x) => x.rule.id === '550' && x.syscheck?.path === file);
     expect(modified.syscheck!.changed_attributes).to.include.members(['size', 'md5', 'sha1', 'sha256']);
+    expect(modified.syscheck!.diff).to.equal('1a2\n> modified\n'); // report_changes
     sh(`rm ${file}`);
     const deleted = await tail.waitFor('rule 553', (x) => x.rule.id === '553' && x.syscheck?.path === file);
     expect(deleted.syscheck!.mode).to.equal('whodata');
