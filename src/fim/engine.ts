@@ -10,6 +10,7 @@ import {
   FileState, FimChecks, FimMode, WhoData, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
   fileDeletedMessage, fileModifiedMessage, integritySyncStart, parseSyncRequest, scanEndMessage, scanStartMessage,
 } from './format.js';
+import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { HashAlgorithm, HashError, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
@@ -46,6 +47,7 @@ export class FimEngine {
   /** max_eps pacing: events sent in the current second. */
   private window = { second: 0, sent: 0 };
   private fullWarned = false;
+  private dbState: DbState = 'empty';
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -82,6 +84,14 @@ export class FimEngine {
       }
     }
     baseline.setMeta(SCAN_META, String(scanId));
+    if (syscheck.fileLimit.enabled) {
+      const { state, change } = checkDbState(this.dbState, syscheck.fileLimit.entries, baseline.count());
+      this.dbState = state;
+      if (change) {
+        log[change.level](change.log);
+        this.o.send(change.message);
+      }
+    }
     this.o.send(scanEndMessage(this.now()));
     log.info(`File integrity monitoring scan ended: ${summary.files} files, ${summary.added} added, ${summary.modified} modified, ${summary.deleted} deleted.`);
     this.startSync();

@@ -134,6 +134,8 @@ describe('fim engine', function () {
     await e.scan();
     expect(db.count()).to.equal(10);
     expect(log.records.filter((r) => r.level === 'warn' && /file_limit 10 entries/.test(r.msg))).to.have.length(1);
+    expect(log.has('warn', /^\(6926\): File database is 100% full\.$/)).to.equal(true);
+    expect(out).to.include('1:syscheck:wazuh: FIM DB: {"fim_db_table":"file_entry","file_limit":10,"file_count":10,"alert_type":"full"}');
     // 45 deletions reported at 20 a second take more than two seconds
     db.close();
     const db2 = new Baseline(':memory:');
