@@ -155,8 +155,8 @@ export class Agent {
     const { config, log } = this.opts;
     const s = config.syscheck;
     const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb);
-    const hashes = new HashPool();
-    const diffs = new DiffStore(this.paths.diffDir);
+    const diffs = new DiffStore(this.paths.diffDir, s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined);
+    const hashes = new HashPool(undefined, s.processPriority);
     const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m) => this.submit(m), log, diffs });
     this.fim = { engine, baseline, hashes };
     this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));

@@ -17,6 +17,7 @@ export const DIFF_MESSAGES = {
   noPrevious: 'Unable to calculate diff due to no previous data stored for this file.',
   identical: 'No content changes were found for this file.',
   nodiff: "Diff truncated due to 'nodiff' configuration detected for this file.",
+  diskQuota: "Unable to calculate diff due to 'disk_quota' limit has been reached.",
 } as const;
 
 /** Cuts diff output the way gen_diff_str does: at a line end, with "More changes..." after it. */
@@ -29,7 +30,13 @@ export function truncateDiff(text: string): string {
 }
 
 export class DiffStore {
-  constructor(private readonly dir: string) {}
+  /** Bytes of stored copies, for disk_quota (counted once at start, then kept up to date). */
+  private used: number;
+
+  /** `quotaKb` undefined: no disk_quota. */
+  constructor(private readonly dir: string, private readonly quotaKb?: number) {
+    this.used = sizeOfTree(path.join(dir, 'file'));
+  }
 
   private folderOf(file: string): string {
     return path.join(this.dir, 'file', crypto.createHash('sha1').update(file).digest('hex'));
@@ -56,10 +63,14 @@ export class DiffStore {
     } catch {
       previous = undefined;
     }
+    const compressed = zlib.gzipSync(current);
+    const oldSize = previous === undefined ? 0 : fs.statSync(stored).size;
+    if (this.quotaKb !== undefined && (this.used - oldSize + compressed.length) / 1024 > this.quotaKb) return DIFF_MESSAGES.diskQuota;
     const save = () => {
       fs.mkdirSync(folder, { recursive: true, mode: 0o750 });
-      fs.writeFileSync(`${stored}.tmp`, zlib.gzipSync(current), { mode: 0o600 });
+      fs.writeFileSync(`${stored}.tmp`, compressed, { mode: 0o600 });
       fs.renameSync(`${stored}.tmp`, stored);
+      this.used += compressed.length - oldSize;
     };
     if (!previous) {
       save();
@@ -84,6 +95,23 @@ export class DiffStore {
 
   /** Forgets a deleted file's copy. */
   forget(file: string): void {
-    fs.rmSync(this.folderOf(file), { recursive: true, force: true });
+    const folder = this.folderOf(file);
+    this.used -= sizeOfTree(folder);
+    fs.rmSync(folder, { recursive: true, force: true });
   }
+}
+
+function sizeOfTree(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? sizeOfTree(p) : fs.statSync(p).size;
+  }
+  return total;
 }

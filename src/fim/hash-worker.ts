@@ -2,7 +2,8 @@
 // requested digest.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { HashJob, HashReply } from './hash.js';
 
 const CHUNK = 1 << 20;
@@ -26,6 +27,16 @@ function hashFile(job: HashJob): HashReply {
     return { id: job.id, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+// setpriority(PRIO_PROCESS, 0) on Linux changes the calling thread only: this hashing thread.
+const { niceness } = workerData as { niceness?: number };
+if (niceness !== undefined) {
+  try {
+    os.setPriority(niceness);
+  } catch {
+    // lowering below the current value needs CAP_SYS_NICE: keep the inherited priority
   }
 }
 

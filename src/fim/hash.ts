@@ -41,9 +41,10 @@ export class HashPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
 
-  constructor(size = Math.max(1, Math.min(os.availableParallelism(), 4))) {
+  /** `niceness`: <process_priority>, applied to the hashing threads only (Wazuh nices syscheckd). */
+  constructor(size = Math.max(1, Math.min(os.availableParallelism(), 4)), niceness?: number) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { niceness } });
       const slot = { worker, busy: new Map<number, Pending>() };
       worker.on('message', (replies: HashReply[]) => this.settle(slot, replies));
       worker.on('error', (e) => {

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Baseline, BaselineEntry } from '../../src/fim/db.js';
 import { buildFileState } from '../../src/fim/format.js';
 import { HashError, HashPool } from '../../src/fim/hash.js';
+import { DIFF_MESSAGES, DiffStore } from '../../src/fim/diff.js';
 import { tempDir } from '../support/manager.js';
 
 const entry = (p: string, size = 1): BaselineEntry => ({
@@ -74,3 +76,37 @@ describe('fim: baseline database', () => {
     }
   });
 });
+
+describe('fim: resources', () => {
+  it('process_priority nices the hashing threads only', async () => {
+    const pool = new HashPool(1, 10);
+    try {
+      await pool.hash('/etc/hostname', ['md5']);
+      // field 19 of /proc/<pid>/task/<tid>/stat is the nice value
+      const nices = fs.readdirSync('/proc/self/task').map((tid) => {
+        const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+      expect(nices).to.include(10);
+      expect(Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).to.equal(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('disk_quota stops storing report_changes copies', () => {
+    const { dir, cleanup } = tempDir('wba-quota');
+    try {
+      const big = path.join(dir, 'big.bin');
+      fs.writeFileSync(big, crypto.randomBytes(300_000)); // incompressible
+      const store = new DiffStore(path.join(dir, 'diff'), 100); // 100 KB
+      expect(store.contentChanges(big, { nodiff: false })).to.equal(DIFF_MESSAGES.diskQuota);
+      const small = path.join(dir, 'small.txt');
+      fs.writeFileSync(small, 'a\n');
+      expect(store.contentChanges(small, { nodiff: false })).to.equal(DIFF_MESSAGES.noPrevious);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
