@@ -14,7 +14,7 @@ import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { HashAlgorithm, HashError, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
-import { configFor, isMonitoredFile, walkDirectory } from './scan.js';
+import { configFor, expandDirectories, isMonitoredFile, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 
 export interface FimEngineOptions {
@@ -68,7 +68,7 @@ export class FimEngine {
     const started = this.now();
     log.info('File integrity monitoring scan started.');
     this.o.send(scanStartMessage(started));
-    const dirs = syscheck.directories.filter((d) => !d.wildcard);
+    const dirs = expandDirectories(syscheck.directories);
     for (const dir of dirs) {
       for (const f of walkDirectory(dir, syscheck, dirs)) {
         if (configFor(f.path, dirs) !== dir) continue;
@@ -107,7 +107,7 @@ export class FimEngine {
   }
 
   private async onPathEvent(p: string, e: CaptureEvent): Promise<void> {
-    const dirs = this.o.syscheck.directories.filter((d) => !d.wildcard);
+    const dirs = expandDirectories(this.o.syscheck.directories);
     const dir = configFor(p, dirs);
     if (!dir || (!dir.realtime && !dir.whodata)) return;
     const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';

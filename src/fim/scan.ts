@@ -20,6 +20,42 @@ export interface WalkedFile {
   dir: DirectoryConfig;
 }
 
+/** glob(3) for one pattern: '*', '?' and '[...]' within path components; sorted matches. */
+export function expandGlob(pattern: string): string[] {
+  const parts = pattern.split('/').filter(Boolean);
+  let found = ['/'];
+  for (const part of parts) {
+    const next: string[] = [];
+    if (!/[*?[]/.test(part)) {
+      for (const base of found) next.push(path.join(base, part));
+    } else {
+      const re = new RegExp(`^${part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\[!/g, '[^')}$`);
+      for (const base of found) {
+        let names: string[];
+        try {
+          names = fs.readdirSync(base);
+        } catch {
+          continue;
+        }
+        // like glob(3) without GLOB_PERIOD: a leading '.' is matched only by a leading '.'
+        for (const n of names) if (re.test(n) && (!n.startsWith('.') || part.startsWith('.'))) next.push(path.join(base, n));
+      }
+    }
+    found = next;
+  }
+  return found.filter((p) => fs.existsSync(p)).sort();
+}
+
+/** Configured directories with wildcard entries expanded, as Wazuh does at every scan. */
+export function expandDirectories(dirs: readonly DirectoryConfig[]): DirectoryConfig[] {
+  const out = new Map<string, DirectoryConfig>();
+  for (const d of dirs) {
+    if (!d.wildcard) out.set(d.path, d);
+    else for (const p of expandGlob(d.path)) if (!out.has(p)) out.set(p, { ...d, path: p, wildcard: false });
+  }
+  return [...out.values()];
+}
+
 /** The configured directory a path belongs to: the deepest one containing it (Wazuh's rule). */
 export function configFor(p: string, dirs: readonly DirectoryConfig[]): DirectoryConfig | undefined {
   let best: DirectoryConfig | undefined;
