@@ -61,13 +61,18 @@ export class Capture extends EventEmitter<CaptureEvents> {
   closeHook: 'filp_close' | 'filp_flush' = 'filp_close';
   private source: Source | undefined;
   private readonly watches: Watches;
+  /** Monitored directories and the self-test directory, resolved once. */
+  private readonly monitored: string[];
+  private readonly selfDir: string;
   private selfTestSink: ((e: CaptureEvent) => void) | undefined;
   private dropTimer: NodeJS.Timeout | undefined;
   private decodeErrors = 0;
 
   private constructor(private readonly o: CaptureOptions) {
     super();
-    this.watches = new Watches([...o.dirs.map((d) => path.resolve(d)), path.resolve(o.selfTestDir)]);
+    this.monitored = o.dirs.map((d) => path.resolve(d));
+    this.selfDir = path.resolve(o.selfTestDir);
+    this.watches = new Watches([...this.monitored, this.selfDir]);
   }
 
   /** Tries the chain and returns the capture running in the first mode that works. */
@@ -197,19 +202,18 @@ export class Capture extends EventEmitter<CaptureEvents> {
 
   /** Self-test events go to the self-test; the rest, when inside a monitored tree, to listeners. */
   private route(events: CaptureEvent[]): void {
-    const selfDir = path.resolve(this.o.selfTestDir);
     const out: CaptureEvent[] = [];
     for (const e of events) {
       const paths = [e.path, e.newPath].filter((p): p is string => p !== undefined);
-      if (paths.some((p) => isUnder(p, selfDir))) this.selfTestSink?.(e);
-      else if (paths.some((p) => this.o.dirs.some((d) => isUnder(p, path.resolve(d))))) out.push(e);
+      if (paths.some((p) => isUnder(p, this.selfDir))) this.selfTestSink?.(e);
+      else if (paths.some((p) => this.monitored.some((d) => isUnder(p, d)))) out.push(e);
     }
     if (out.length) this.emit('events', out);
   }
 
   /** Returns undefined when every probe step produced its event, else what was missing. */
   private async selfTest(mode: CaptureMode): Promise<string | undefined> {
-    const dir = path.resolve(this.o.selfTestDir);
+    const dir = this.selfDir;
     const file = path.join(dir, `probe-${process.pid}-${Date.now()}`);
     const renamed = `${file}.renamed`;
     const timeoutMs = this.o.selfTestTimeoutMs ?? 5000;

@@ -60,11 +60,6 @@ export class Watches {
   pathOf(id: number): string | undefined {
     return this.byId.get(id)?.path;
   }
-
-  /** Whether an absolute path lies in a monitored tree (tracepoint events are filtered here). */
-  covers(p: string): boolean {
-    return this.dirs.some((d) => isUnder(p, d));
-  }
 }
 
 function readMountinfo(): string {
