@@ -22,7 +22,6 @@ import { DiffStore } from './fim/diff.js';
 import { FimEngine } from './fim/engine.js';
 import { HashPool } from './fim/hash.js';
 import { nextScanDelayMs } from './fim/schedule.js';
-import { expandDirectories } from './fim/scan.js';
 import { WhoResolver } from './fim/who.js';
 import type { CaptureEvent } from './bpf/event.js';
 
@@ -161,7 +160,7 @@ export class Agent {
     const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m) => this.submit(m), log, diffs });
     this.fim = { engine, baseline, hashes };
     this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
-    const live = expandDirectories(s.directories).filter((d) => d.realtime || d.whodata).map((d) => d.path);
+    const live = engine.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);
     if (live.length) {
       const capture = await Capture.start({ dirs: live, selfTestDir: this.paths.captureSelfTestDir, log, unlinkDentryArg: this.opts.unlinkDentryArg });
       capture.on('events', (events: CaptureEvent[]) => {

@@ -48,9 +48,17 @@ export class FimEngine {
   private window = { second: 0, sent: 0 };
   private fullWarned = false;
   private dbState: DbState = 'empty';
+  /** The configured directories, wildcards expanded: at start and at each scan, as Wazuh does. */
+  private dirs: DirectoryConfig[];
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
+    this.dirs = expandDirectories(o.syscheck.directories);
+  }
+
+  /** The monitored directories as of the last expansion (wildcards resolved). */
+  get directories(): readonly DirectoryConfig[] {
+    return this.dirs;
   }
 
   /** A scheduled scan; concurrent calls share the one running. */
@@ -68,7 +76,7 @@ export class FimEngine {
     const started = this.now();
     log.info('File integrity monitoring scan started.');
     this.o.send(scanStartMessage(started));
-    const dirs = expandDirectories(syscheck.directories);
+    const dirs = (this.dirs = expandDirectories(syscheck.directories));
     for (const dir of dirs) {
       for (const f of walkDirectory(dir, syscheck, dirs)) {
         if (configFor(f.path, dirs) !== dir) continue;
@@ -107,8 +115,7 @@ export class FimEngine {
   }
 
   private async onPathEvent(p: string, e: CaptureEvent): Promise<void> {
-    const dirs = expandDirectories(this.o.syscheck.directories);
-    const dir = configFor(p, dirs);
+    const dir = configFor(p, this.dirs);
     if (!dir || (!dir.realtime && !dir.whodata)) return;
     const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
     const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
