@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { ConfigError } from '../../src/config/errors.js';
+import { parseAgentConfig } from '../../src/config/load.js';
 import { FIXTURES } from './fixtures.js';
 
 export const BROKEN = path.join(FIXTURES, 'config', 'broken');
@@ -74,4 +75,28 @@ export function configErrorOf(parse: () => unknown): ConfigError {
     return e as ConfigError;
   }
   return expect.fail('no ConfigError');
+}
+
+/**
+ * Parses 1,000 seeded mutations of `text` (a piece inserted, or up to 10 characters removed, at a
+ * point in [start, start + span)): anything thrown but a one-line ConfigError fails the test.
+ */
+export function parseMutations(text: string, o: { start: number; span: number; pieces: string[]; seed: number }): void {
+  let state = o.seed;
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  for (let i = 0; i < 1000; i++) {
+    const at = o.start + random(o.span);
+    const mutated = random(2) === 0
+      ? text.slice(0, at) + o.pieces[random(o.pieces.length)] + text.slice(at)
+      : text.slice(0, at) + text.slice(at + 1 + random(10));
+    try {
+      parseAgentConfig(mutated, '/x.conf');
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw new Error(`${String(e)} for input ${JSON.stringify(mutated.slice(o.start, o.start + o.span))}`);
+      expect(e.message).to.not.match(/[\r\n]/);
+    }
+  }
 }

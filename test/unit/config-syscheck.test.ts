@@ -9,7 +9,7 @@ import {
 import type { AgentConfig, DirectoryConfig, FileChecks, PathMatcher, SyscheckConfig } from '../../src/config/types.js';
 import { parseXml } from '../../src/config/xml.js';
 import { FIXTURES } from '../support/fixtures.js';
-import { configErrorOf } from '../support/config-corpus.js';
+import { configErrorOf, parseMutations } from '../support/config-corpus.js';
 
 const FILE = '/var/ossec/etc/ossec.conf';
 const GOOD = path.join(FIXTURES, 'config', 'good');
@@ -536,22 +536,6 @@ describe('config/syscheck: <syscheck>', () => {
     const start = text.indexOf('<syscheck>');
     const span = text.indexOf('</syscheck>') - start;
     const pieces = ['<', '>', '/', '"', '=', '\n', 'x', '0', '-', ',', '$', '!', '|', '</directories>', '<whodata>', ' type="sregex"'];
-    let state = 11;
-    const random = (n: number) => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state % n;
-    };
-    for (let i = 0; i < 1000; i++) {
-      const at = start + random(span);
-      const mutated = random(2) === 0
-        ? text.slice(0, at) + pieces[random(pieces.length)] + text.slice(at)
-        : text.slice(0, at) + text.slice(at + 1 + random(10));
-      try {
-        parseAgentConfig(mutated, '/x.conf');
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw new Error(`${String(e)} for input ${JSON.stringify(mutated.slice(start, start + span))}`);
-        expect(e.message).to.not.match(/[\r\n]/);
-      }
-    }
+    parseMutations(text, { start, span, pieces, seed: 11 });
   });
 });
