@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MemoryLogger } from '../../src/log.js';
+import { Spool, SpoolOptions } from '../../src/spool/spool.js';
+import { FimOperation, crc32, decodeRecordAt, encodeRecord } from '../../src/spool/record.js';
+import { tempDir } from '../support/manager.js';
+
+const cleanups: (() => void)[] = [];
+after(() => cleanups.forEach((c) => c()));
+function newDir(): string {
+  const t = tempDir('spool');
+  cleanups.push(t.cleanup);
+  return t.dir;
+}
+
+function open(dir: string, extra: Partial<SpoolOptions> = {}) {
+  const log = new MemoryLogger();
+  return { spool: Spool.open({ dir, maxBytes: 64 << 20, log, ...extra }), log };
+}
+
+function takeAll(s: Spool): string[] {
+  const out: string[] = [];
+  for (let e = s.take(); e; e = s.take()) out.push(e.message);
+  return out;
+}
+
+const segments = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+
+describe('spool records', () => {
+  it('CRC-32 is zlib/IEEE (check value of "123456789")', () => {
+    expect(crc32(Buffer.from('123456789'))).to.equal(0xcbf43926);
+  });
+
+  it('round-trips a record with its FIM event, and rejects a flipped byte by checksum', () => {
+    const frame = encodeRecord({
+      sequence: 7, message: '8:syscheck:{}', acceptedMs: 1_700_000_000_000,
+      fim: { operation: FimOperation.DELETED, path: '/etc/x\nnewline', attributes: { size: 12, hashSha1: 'ab' } },
+    });
+    const r = decodeRecordAt(frame, 0);
+    if (r.kind !== 'record') throw new Error(`not decoded: ${JSON.stringify(r)}`);
+    expect(r.size).to.equal(frame.length);
+    expect(r.entry).to.include({ sequence: 7, message: '8:syscheck:{}', acceptedMs: 1_700_000_000_000 });
+    expect(r.entry.fim).to.deep.include({ operation: FimOperation.DELETED, path: '/etc/x\nnewline' });
+    expect(Number(r.entry.fim!.attributes!.size)).to.equal(12);
+    frame[frame.length - 1]! ^= 0x40;
+    expect(decodeRecordAt(frame, 0)).to.deep.equal({ kind: 'corrupt', why: 'checksum mismatch' });
+    expect(decodeRecordAt(frame.subarray(0, 10), 0)).to.deep.equal({ kind: 'incomplete' });
+  });
+});
+
+describe('spool', () => {
+  it('hands out only fsynced records, in order, and keeps them until confirmed', async () => {
+    const dir = newDir();
+    const { spool } = open(dir);
+    for (let i = 1; i <= 5; i++) expect(spool.append(`1:t:${i}`)).to.equal(i);
+    expect(spool.peek(), 'nothing is sendable before its fsync').to.equal(undefined);
+    await spool.durable();
+    expect(takeAll(spool)).to.deep.equal(['1:t:1', '1:t:2', '1:t:3', '1:t:4', '1:t:5']);
+    expect(spool.stats).to.include({ unsent: 0, unconfirmed: 5 });
+    spool.confirm(3);
+    expect(spool.stats).to.include({ unsent: 0, unconfirmed: 2 });
+    expect(fs.readFileSync(path.join(dir, 'acked'), 'utf8')).to.equal('3\n');
+    expect(spool.rewind(), 'a lost connection takes back the unconfirmed').to.equal(2);
+    expect(takeAll(spool)).to.deep.equal(['1:t:4', '1:t:5']);
+    await spool.close();
+  });
+
+  it('never confirms beyond what was handed out', async () => {
+    const { spool } = open(newDir());
+    spool.append('1:t:a');
+    spool.append('1:t:b');
+    await spool.durable();
+    spool.take();
+    spool.confirm(2);
+    expect(spool.stats).to.include({ unsent: 1, unconfirmed: 0 });
+    expect(spool.take()?.message).to.equal('1:t:b');
+    await spool.close();
+  });
+
+  it('after a crash, reopens with every unconfirmed record and keeps sequences increasing', async () => {
+    const dir = newDir();
+    const first = open(dir).spool;
+    for (let i = 1; i <= 10; i++) first.append(`1:t:${i}`);
+    await first.durable();
+    for (let i = 0; i < 6; i++) first.take();
+    first.confirm(4);
+    // no close(): the process died here
+    const { spool, log } = open(dir);
+    expect(log.has('info', /^Spool: 6 events not confirmed by the manager before the agent stopped; they will be sent again\.$/)).to.equal(true);
+    await spool.durable();
+    expect(takeAll(spool)).to.deep.equal(['1:t:5', '1:t:6', '1:t:7', '1:t:8', '1:t:9', '1:t:10']);
+    expect(spool.append('1:t:11')).to.equal(11);
+    await spool.close();
+  });
+
+  it('cuts a torn last record (crash mid-write) and a corrupt one, with a warning, keeping the good ones', async () => {
+    const dir = newDir();
+    const first = open(dir).spool;
+    for (let i = 1; i <= 4; i++) first.append(`1:t:${i}`);
+    await first.close();
+    const seg = path.join(dir, segments(dir)[0]!);
+    const full = fs.readFileSync(seg);
+    const recordSize = full.length / 4;
+    fs.writeFileSync(seg, full.subarray(0, full.length - 3));
+    let { spool, log } = open(dir);
+    expect(log.has('warn', /^Spool: discarding \d+ bytes at offset \d+ of '.*\.seg': incomplete record \(the agent stopped while writing it\)\.$/)).to.equal(true);
+    expect(takeAll(spool)).to.deep.equal(['1:t:1', '1:t:2', '1:t:3']);
+    await spool.close();
+
+    const again = fs.readFileSync(seg);
+    again[recordSize + 12]! ^= 0xff; // inside the second record's body
+    fs.writeFileSync(seg, again);
+    ({ spool, log } = open(dir));
+    expect(log.has('warn', /^Spool: discarding \d+ bytes at offset \d+ of '.*': checksum mismatch\.$/)).to.equal(true);
+    expect(takeAll(spool)).to.deep.equal(['1:t:1']);
+    await spool.close();
+  });
+
+  it('stays within maxBytes by dropping the oldest segments, counting what was lost', async () => {
+    const dir = newDir();
+    const { spool } = open(dir, { maxBytes: 256 * 1024, segmentBytes: 64 * 1024 });
+    const lost: number[] = [];
+    spool.on('overflow', (n) => lost.push(n));
+    const body = 'x'.repeat(1000);
+    for (let i = 1; i <= 1000; i++) spool.append(`1:t:${i}:${body}`);
+    await spool.durable();
+    const sizes = segments(dir).map((n) => fs.statSync(path.join(dir, n)).size);
+    expect(sizes.reduce((a, b) => a + b, 0)).to.be.at.most(256 * 1024);
+    const kept = takeAll(spool).map((m) => Number(m.split(':')[2]));
+    const dropped = lost.reduce((a, b) => a + b, 0);
+    expect(dropped).to.be.greaterThan(0);
+    expect(spool.stats.dropped).to.equal(dropped);
+    expect(kept.length + dropped, 'every record is either kept or counted as dropped').to.equal(1000);
+    expect(kept).to.deep.equal(Array.from({ length: kept.length }, (_, i) => 1000 - kept.length + 1 + i), 'the newest are kept, in order');
+    await spool.close();
+  });
+
+  it('deletes segment files once everything in them is confirmed', async () => {
+    const dir = newDir();
+    const { spool } = open(dir, { segmentBytes: 64 * 1024 });
+    for (let i = 1; i <= 300; i++) spool.append(`1:t:${i}:${'y'.repeat(1000)}`);
+    await spool.durable();
+    expect(segments(dir).length).to.be.greaterThan(2);
+    takeAll(spool);
+    spool.confirm(300);
+    expect(segments(dir)).to.have.length(1);
+    await spool.close();
+    const { spool: reopened } = open(dir);
+    expect(reopened.stats).to.include({ unsent: 0, unconfirmed: 0 });
+    expect(reopened.append('1:t:next')).to.equal(301);
+    await reopened.close();
+  });
+
+  it('creates its directory 0700 and its files 0600', async () => {
+    const dir = path.join(newDir(), 'spool');
+    const { spool } = open(dir);
+    spool.append('1:t:x');
+    await spool.durable();
+    spool.take();
+    spool.confirm(1);
+    expect(fs.statSync(dir).mode & 0o777).to.equal(0o700);
+    for (const n of fs.readdirSync(dir)) expect(fs.statSync(path.join(dir, n)).mode & 0o777, n).to.equal(0o600);
+    await spool.close();
+  });
+});
