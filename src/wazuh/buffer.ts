@@ -1,16 +1,26 @@
-// The client buffer (<client_buffer>): a bounded queue between event producers and the manager
-// connection, drained at `events_per_second`, with Wazuh's warning / full / flooded / normal
-// states (client-agent/buffer.c; thresholds from internal_options.conf: agent.warn_level=90,
-// agent.normal_level=70, agent.tolerance=15 s). Each state change is logged and also sent to the
-// manager as `1:wazuh-agent:wazuh: Agent buffer: '<state>'.` (rules 202-205).
+// The client buffer (<client_buffer>) on top of the durable spool: events wait in the spool and
+// are drained at `events_per_second`; Wazuh's warning / full / flooded / normal states are kept
+// (client-agent/buffer.c; thresholds from internal_options.conf: agent.warn_level=90,
+// agent.normal_level=70, agent.tolerance=15 s), counted against `queue_size` events waiting. Each
+// state change is logged and sent to the manager as `1:wazuh-agent:wazuh: Agent buffer: '<state>'.`
+// (rules 202-205).
 //
-// One difference from Wazuh, on purpose: while the manager is unreachable, events stay queued
-// (Wazuh's dispatcher sends them into a dead socket). A full queue still drops new events,
-// counted and reported, exactly where Wazuh does.
+// Where Wazuh drops, this buffer does not: a full queue_size only means more events wait on disk.
+// Events leave the spool once the manager has them. Wazuh 4.x has no per-event acknowledgement, but
+// remoted answers every keepalive on the connection it arrived on, in order: a keepalive written
+// after event N and answered means remoted read event N. So the buffer notes the last event sent
+// before each keepalive and confirms up to it when the matching answer comes; it asks for an
+// answer (an extra keepalive) when it has sent a window of events or has nothing more to send. A
+// lost connection puts the unconfirmed events back in line: delivery is at-least-once.
 import type { ClientBufferConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { BufferState, bufferStateMessage } from './messages.js';
+import type { Spool } from '../spool/spool.js';
+import type { FimEventFields } from '../spool/record.js';
+import { BufferState, bufferStateMessage, spoolOverflowMessage } from './messages.js';
 import { sleep } from '../timers.js';
+
+/** What the session tells the buffer about delivery. */
+export type DeliverySignal = 'keepalive' | 'ack' | 'lost';
 
 /** Where the buffer delivers: the session. */
 export interface BufferSink {
@@ -20,6 +30,14 @@ export interface BufferSink {
   send(message: string): boolean;
   /** Resolves when the sink can take messages again (connected and socket drained). */
   writable(): Promise<void>;
+  /**
+   * Asks the manager to confirm what it has read so far. `urgent`: now, unless a request is
+   * already unanswered; otherwise at most once a second (a trickle of events must not double the
+   * traffic with keepalives).
+   */
+  requestAck(urgent: boolean): void;
+  /** `keepalive` when one was written, `ack` for each answer to one, `lost` when the connection ends. */
+  onDelivery(listener: (signal: DeliverySignal) => void): void;
 }
 
 export interface BufferLevels {
@@ -30,55 +48,80 @@ export interface BufferLevels {
 
 export const WAZUH_BUFFER_LEVELS: BufferLevels = { warnLevel: 90, normalLevel: 70, toleranceSec: 15 };
 
+/** Events sent and not yet confirmed before the buffer waits for the manager's answer. */
+export const CONFIRM_WINDOW = 1000;
+/**
+ * The buffer asks after this many events: what a lost connection makes it send twice stays
+ * around this size, for one extra keepalive per CONFIRM_EVERY events (and never two unanswered).
+ */
+export const CONFIRM_EVERY = 100;
+
 type State = 'normal' | 'warning' | 'full' | 'flood';
 
 export interface BufferStats {
+  /** Waiting in the spool, not sent yet. */
   queued: number;
+  /** Sent, not confirmed by the manager yet. */
+  unconfirmed: number;
   sent: number;
+  /** Dropped by the spool's size limit. */
   dropped: number;
   state: State;
 }
 
+export interface ClientBufferOptions {
+  config: ClientBufferConfig;
+  spool: Spool;
+  sink: BufferSink;
+  log: Logger;
+  levels?: BufferLevels;
+  now?: () => number;
+}
+
 export class ClientBuffer {
-  private readonly queue: string[] = [];
-  private head = 0;
   /** State messages go out before queued events, like Wazuh's dispatcher sends them first. */
   private readonly notices: string[] = [];
+  /** For each keepalive written and not answered yet: the last event sent before it. */
+  private marks: number[] = [];
   private state: State = 'normal';
   private fullSince = 0;
   private sent = 0;
-  private dropped = 0;
   private running = false;
   private wake: (() => void) | undefined;
   private stopped = false;
+  private readonly cfg: ClientBufferConfig;
+  private readonly spool: Spool;
+  private readonly sink: BufferSink;
+  private readonly log: Logger;
+  private readonly levels: BufferLevels;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly cfg: ClientBufferConfig,
-    private readonly sink: BufferSink,
-    private readonly log: Logger,
-    private readonly levels: BufferLevels = WAZUH_BUFFER_LEVELS,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(o: ClientBufferOptions) {
+    this.cfg = o.config;
+    this.spool = o.spool;
+    this.sink = o.sink;
+    this.log = o.log;
+    this.levels = o.levels ?? WAZUH_BUFFER_LEVELS;
+    this.now = o.now ?? Date.now;
+    this.spool.on('readable', () => this.wake?.());
+    this.spool.on('overflow', (n) => {
+      this.log.warn(`Agent spool is full: dropped the ${n} oldest events (${this.spool.stats.dropped} since start).`);
+      this.notices.push(spoolOverflowMessage(n));
+      this.wake?.();
+    });
+    this.sink.onDelivery((signal) => this.onDelivery(signal));
+  }
 
   get stats(): BufferStats {
-    return { queued: this.length, sent: this.sent, dropped: this.dropped, state: this.state };
+    const s = this.spool.stats;
+    return { queued: s.unsent, unconfirmed: s.unconfirmed, sent: this.sent, dropped: s.dropped, state: this.state };
   }
 
-  private get length(): number {
-    return this.queue.length - this.head;
-  }
-
-  /** Queues one event; false when the buffer is full and the event was dropped. */
-  push(message: string): boolean {
+  /** Stores one event in the spool (from then on it survives an agent crash); returns its sequence. */
+  push(message: string, fim?: FimEventFields): number {
+    const seq = this.spool.append(message, fim);
     this.raiseState();
-    if (this.length >= this.cfg.queueSize) {
-      this.dropped++;
-      this.log.debug('Unable to store new packet: Buffer is full.');
-      return false;
-    }
-    this.queue.push(message);
-    this.wake?.();
-    return true;
+    return seq;
   }
 
   /** Starts the dispatcher; it runs until stop(). */
@@ -93,14 +136,43 @@ export class ClientBuffer {
     this.wake?.();
   }
 
-  /** Resolves when every queued message has been handed to the sink (for shutdown and tests). */
-  async flushed(timeoutMs: number): Promise<boolean> {
+  /** Resolves true once every stored event was sent and confirmed, false after `timeoutMs`. */
+  async settled(timeoutMs: number): Promise<boolean> {
     const until = this.now() + timeoutMs;
-    while (this.length > 0 || this.notices.length > 0) {
+    let asked = false;
+    while (this.spool.stats.unsent > 0 || this.spool.stats.unconfirmed > 0 || this.notices.length > 0) {
       if (this.now() > until) return false;
+      if (!asked && this.spool.stats.unsent === 0 && this.spool.stats.unconfirmed > 0) {
+        asked = true;
+        this.sink.requestAck(true);
+      }
       await sleep(10);
     }
     return true;
+  }
+
+  private onDelivery(signal: DeliverySignal): void {
+    if (signal === 'keepalive') {
+      // Acks of lost keepalives (UDP) shift later answers onto older marks: confirming less, never more.
+      this.marks.push(this.spool.lastTaken);
+      if (this.marks.length > 4 * CONFIRM_WINDOW) this.marks.shift();
+    } else if (signal === 'ack') {
+      const mark = this.marks.shift();
+      if (mark !== undefined) this.spool.confirm(mark);
+      // Still unconfirmed with nothing left to send (answers lost on UDP, or events sent after the
+      // question): ask again, at the session's unhurried pace.
+      if (this.spool.stats.unsent === 0 && this.spool.stats.unconfirmed > 0) this.sink.requestAck(false);
+    } else {
+      this.marks = [];
+      const again = this.spool.rewind();
+      if (again > 0) this.log.info(`${again} events sent but not confirmed by the manager will be sent again.`);
+    }
+    this.wake?.();
+  }
+
+  private async idle(): Promise<void> {
+    await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
   }
 
   private async dispatch(): Promise<void> {
@@ -108,9 +180,8 @@ export class ClientBuffer {
     const intervalMs = 1000 / this.cfg.eventsPerSecond;
     let next = this.now();
     while (!this.stopped) {
-      if (this.length === 0 && this.notices.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
+      if (this.notices.length === 0 && !this.spool.peek()) {
+        await this.idle();
         continue;
       }
       if (!this.sink.online) {
@@ -121,6 +192,13 @@ export class ClientBuffer {
         if (this.sink.send(this.notices[0]!)) this.notices.shift();
         continue;
       }
+      const unconfirmed = this.spool.stats.unconfirmed;
+      if (unconfirmed >= CONFIRM_WINDOW) {
+        this.sink.requestAck(true);
+        await this.idle();
+        continue;
+      }
+      if (unconfirmed > 0 && unconfirmed % CONFIRM_EVERY === 0) this.sink.requestAck(true);
       if (paced) {
         // One message per 1/eps seconds, as Wazuh's dispatch_buffer(). A timer per message
         // would cost more than the message, so wait only when ahead of schedule by a few ms;
@@ -130,25 +208,23 @@ export class ClientBuffer {
         next = Math.max(next, this.now() - 50) + intervalMs;
       }
       this.lowerState();
-      if (!this.sink.send(this.queue[this.head]!)) continue;
-      this.queue[this.head++] = '';
+      const entry = this.spool.peek();
+      if (!entry || !this.sink.send(entry.message)) continue;
+      this.spool.take();
       this.sent++;
-      if (this.head > 4096 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
+      if (!this.spool.peek()) this.sink.requestAck(false);
       if (!paced && this.sent % 256 === 0) await this.sink.writable();
     }
   }
 
   private fill(): number {
-    return this.length / this.cfg.queueSize;
+    return this.spool.stats.unsent / this.cfg.queueSize;
   }
 
   /** buffer_append(): states can only rise while producing. */
   private raiseState(): void {
     if (this.cfg.disabled) return;
-    const isFull = this.length >= this.cfg.queueSize;
+    const isFull = this.spool.stats.unsent >= this.cfg.queueSize;
     switch (this.state) {
       case 'normal':
         if (isFull) this.enter('full');
@@ -177,7 +253,7 @@ export class ClientBuffer {
     this.state = state;
     const notice: Record<State, [BufferState, string]> = {
       warning: ['warning', `Agent buffer at ${this.levels.warnLevel} %.`],
-      full: ['full', 'Agent buffer is full: Events may be lost.'],
+      full: ['full', 'Agent buffer is full: events wait in the spool until the manager takes them.'],
       flood: ['flooded', 'Agent buffer is flooded: Producing too many events.'],
       normal: ['normal', `Agent buffer is under ${this.levels.normalLevel} %. Working properly again.`],
     };

@@ -40,6 +40,15 @@ export function bufferStateMessage(state: BufferState, warnLevel: number): strin
   return eventMessage(LOCALFILE_QUEUE, 'wazuh-agent', `wazuh: Agent buffer: '${value}'.`);
 }
 
+/**
+ * The spool dropped its oldest events to stay within its size: reported in the agent-buffer shape
+ * so the manager's wazuh decoder reads level 'full' (rule 203, "Events may be lost"), which is
+ * what happened; the rest of the line says how many.
+ */
+export function spoolOverflowMessage(dropped: number): string {
+  return eventMessage(LOCALFILE_QUEUE, 'wazuh-bpf-agent', `wazuh: Agent buffer: 'full'. Spool limit reached: ${dropped} oldest events dropped.`);
+}
+
 export interface HostInfo {
   sysname: string;
   nodename: string;

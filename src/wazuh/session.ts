@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientConfig, Label, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { BufferSink } from './buffer.js';
+import type { BufferSink, DeliverySignal } from './buffer.js';
 import type { AgentKey } from './keys.js';
 import {
   HostInfo, agentStartedMessage, classifyManagerMessage, keepaliveMessage, requestErrorMessage, shutdownMessage,
@@ -14,6 +14,9 @@ import {
 import type { SharedFiles } from './shared-files.js';
 import { Stoppable, sleep } from '../timers.js';
 import { Transport, TransportFactory, describeServer } from './transport.js';
+
+/** Shortest time between two keepalives sent only to learn what the manager has read. */
+const ACK_REQUEST_INTERVAL_MS = 1000;
 
 export interface SessionOptions {
   client: ClientConfig;
@@ -51,6 +54,11 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   private readonly now: () => number;
   /** The server in use or being tried, as an index into client.servers. */
   private serverIndex = 0;
+  private readonly deliveryListeners: ((signal: DeliverySignal) => void)[] = [];
+  private lastKeepaliveAt = 0;
+  /** Keepalives written on this connection and not answered yet. */
+  private unanswered = 0;
+  private ackRequestTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SessionOptions) {
     super();
@@ -77,6 +85,38 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
     return true;
   }
 
+  onDelivery(listener: (signal: DeliverySignal) => void): void {
+    this.deliveryListeners.push(listener);
+  }
+
+  /** A keepalive doubles as a delivery question: remoted answers each one (see buffer.ts). */
+  requestAck(urgent: boolean): void {
+    if (!this.transport) return;
+    if (urgent) {
+      if (!this.awaitingAnswer()) this.sendKeepalive();
+      return;
+    }
+    if (this.ackRequestTimer) return;
+    const wait = this.lastKeepaliveAt + ACK_REQUEST_INTERVAL_MS - this.now();
+    if (wait <= 0 && !this.awaitingAnswer()) {
+      this.sendKeepalive();
+      return;
+    }
+    this.ackRequestTimer = setTimeout(() => {
+      this.ackRequestTimer = undefined;
+      if (!this.awaitingAnswer()) this.sendKeepalive();
+    }, Math.max(wait, 50));
+  }
+
+  /** An answer is due; after a while it is presumed lost (UDP) and a new question may go. */
+  private awaitingAnswer(): boolean {
+    return this.unanswered > 0 && this.now() - this.lastKeepaliveAt < ACK_REQUEST_INTERVAL_MS;
+  }
+
+  private signal(s: DeliverySignal): void {
+    for (const l of this.deliveryListeners) l(s);
+  }
+
   async writable(): Promise<void> {
     while (!this.lifetime.stopped) {
       const t = this.transport;
@@ -96,6 +136,7 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   /** Says goodbye to the manager (when connected) and stops reconnecting. */
   async stop(): Promise<void> {
     this.lifetime.stop();
+    clearTimeout(this.ackRequestTimer);
     this.emit('stopping');
     const t = this.transport;
     if (t) {
@@ -192,6 +233,7 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   private attach(t: Transport): Promise<string> {
     const log = this.opts.log;
     this.transport = t;
+    this.unanswered = 0;
     this.lastHeard = this.connectedAt = this.now();
     log.info(`(4102): Connected to the server (${t.description}).`);
     if (!this.startedSent) {
@@ -206,7 +248,10 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
     const closed = new Promise<string>((resolve) => {
       t.once('close', (reason) => {
         clearInterval(this.keepaliveTimer);
+        clearTimeout(this.ackRequestTimer);
+        this.ackRequestTimer = undefined;
         this.transport = undefined;
+        this.signal('lost');
         this.emit('disconnected', reason);
         resolve(reason);
       });
@@ -241,8 +286,13 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
       mergedMd5: o.shared.mergedMd5(),
       agentIp: this.transport?.localAddress(),
     });
+    const t = this.transport;
+    if (!t) return;
     this.opts.log.debug('Sending keep alive.');
-    this.transport?.send(msg);
+    t.send(msg);
+    this.lastKeepaliveAt = this.now();
+    this.unanswered++;
+    this.signal('keepalive');
   }
 
   private onManagerMessage(raw: Buffer): void {
@@ -251,6 +301,9 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
     if (m.kind !== 'data' || this.opts.shared.receiving) this.lastHeard = this.now();
     switch (m.kind) {
       case 'ack':
+        this.unanswered = Math.max(0, this.unanswered - 1);
+        this.signal('ack');
+        return;
       case 'request-ack':
         return;
       case 'file-open':

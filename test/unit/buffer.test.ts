@@ -1,11 +1,20 @@
 import { expect } from 'chai';
 import { MemoryLogger } from '../../src/log.js';
-import { BufferSink, ClientBuffer } from '../../src/wazuh/buffer.js';
+import { Spool } from '../../src/spool/spool.js';
+import { BufferLevels, BufferSink, CONFIRM_WINDOW, ClientBuffer, DeliverySignal } from '../../src/wazuh/buffer.js';
+import type { ClientBufferConfig } from '../../src/config/types.js';
+import { tempDir } from '../support/manager.js';
 
+/** The session as the buffer sees it; `answers` decides whether the "manager" answers keepalives. */
 class FakeSink implements BufferSink {
   online = true;
+  answers = true;
   readonly sent: { msg: string; at: number }[] = [];
+  keepalives = 0;
+  /** Keepalives written while `answers` was false. */
+  private pending = 0;
   private waiters: (() => void)[] = [];
+  private listener: (s: DeliverySignal) => void = () => undefined;
   send(msg: string): boolean {
     if (!this.online) return false;
     this.sent.push({ msg, at: Date.now() });
@@ -14,9 +23,26 @@ class FakeSink implements BufferSink {
   writable(): Promise<void> {
     return this.online ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
   }
+  requestAck(): void {
+    this.keepalives++;
+    this.listener('keepalive');
+    if (this.answers) setTimeout(() => this.online && this.listener('ack'), 1);
+    else this.pending++;
+  }
+  /** The manager answers (up to `n` of) the keepalives it had left unanswered, in order. */
+  answerPending(n = Infinity): void {
+    for (; this.pending > 0 && n > 0; this.pending--, n--) this.listener('ack');
+  }
+  onDelivery(l: (s: DeliverySignal) => void): void {
+    this.listener = l;
+  }
   goOnline(): void {
     this.online = true;
     for (const w of this.waiters.splice(0)) w();
+  }
+  lose(): void {
+    this.online = false;
+    this.listener('lost');
   }
 }
 
@@ -28,53 +54,111 @@ const until = async (cond: () => boolean, ms = 5000) => {
   }
 };
 
+const cleanups: (() => void)[] = [];
+after(() => cleanups.forEach((c) => c()));
+
+function setup(config: ClientBufferConfig, opts: { levels?: BufferLevels; now?: () => number } = {}) {
+  const t = tempDir('buffer');
+  cleanups.push(t.cleanup);
+  const log = new MemoryLogger();
+  const spool = Spool.open({ dir: t.dir, maxBytes: 64 << 20, log });
+  const sink = new FakeSink();
+  const buf = new ClientBuffer({ config, spool, sink, log, ...opts });
+  cleanups.push(() => {
+    buf.stop();
+    void spool.close();
+  });
+  return { buf, sink, spool, log };
+}
+
+const events = (sink: FakeSink) => sink.sent.map((s) => s.msg).filter((m) => m.startsWith('1:t:'));
+
 describe('client buffer', () => {
   it('paces delivery at events_per_second', async () => {
-    const sink = new FakeSink();
-    const buf = new ClientBuffer({ disabled: false, queueSize: 5000, eventsPerSecond: 100 }, sink, new MemoryLogger());
+    const { buf, sink } = setup({ disabled: false, queueSize: 5000, eventsPerSecond: 100 });
     for (let i = 0; i < 50; i++) buf.push(`1:t:${i}`);
     const t0 = Date.now();
     buf.start();
-    await until(() => sink.sent.length === 50);
-    buf.stop();
+    await until(() => events(sink).length === 50);
     // 50 events at 100/s take about 0.5 s; the first goes at once.
     expect(Date.now() - t0).to.be.at.least(400);
-    expect(sink.sent.map((s) => s.msg)).to.deep.equal(Array.from({ length: 50 }, (_, i) => `1:t:${i}`));
+    expect(events(sink)).to.deep.equal(Array.from({ length: 50 }, (_, i) => `1:t:${i}`));
   });
 
-  it('holds events while offline and delivers them in order once online', async () => {
-    const sink = new FakeSink();
+  it('holds events while offline and delivers them in order once online, then has them confirmed', async () => {
+    const { buf, sink, spool } = setup({ disabled: true, queueSize: 100, eventsPerSecond: 500 });
     sink.online = false;
-    const buf = new ClientBuffer({ disabled: true, queueSize: 100, eventsPerSecond: 500 }, sink, new MemoryLogger());
     buf.start();
-    for (let i = 0; i < 20; i++) expect(buf.push(`1:t:${i}`)).to.equal(true);
+    for (let i = 0; i < 20; i++) buf.push(`1:t:${i}`);
     await new Promise((r) => setTimeout(r, 50));
     expect(sink.sent).to.have.length(0);
     sink.goOnline();
-    await until(() => sink.sent.length === 20);
-    buf.stop();
-    expect(buf.stats).to.include({ sent: 20, dropped: 0, queued: 0 });
+    await until(() => spool.stats.unconfirmed === 0 && events(sink).length === 20);
+    expect(events(sink)).to.deep.equal(Array.from({ length: 20 }, (_, i) => `1:t:${i}`));
+    expect(buf.stats).to.include({ sent: 20, dropped: 0, queued: 0, unconfirmed: 0 });
+    expect(sink.keepalives, 'asked the manager once it had sent everything').to.be.at.least(1);
   });
 
-  it('walks warning -> full -> flooded -> normal with Wazuh messages, dropping only when full', async () => {
-    const sink = new FakeSink();
-    sink.online = false;
+  it('sends again what the manager did not confirm when the connection is lost', async () => {
+    const { buf, sink, spool, log } = setup({ disabled: true, queueSize: 100, eventsPerSecond: 500 });
+    sink.answers = false;
+    buf.start();
+    for (let i = 0; i < 5; i++) buf.push(`1:t:${i}`);
+    await until(() => events(sink).length === 5);
+    expect(spool.stats.unconfirmed).to.equal(5);
+    sink.lose();
+    expect(log.has('info', /^5 events sent but not confirmed by the manager will be sent again\.$/)).to.equal(true);
+    sink.answers = true;
+    sink.goOnline();
+    await until(() => spool.stats.unconfirmed === 0 && spool.stats.unsent === 0);
+    expect(events(sink)).to.deep.equal([...Array.from({ length: 5 }, (_, i) => `1:t:${i}`), ...Array.from({ length: 5 }, (_, i) => `1:t:${i}`)]);
+  });
+
+  it('confirms only up to the last event sent before the answered keepalive', async () => {
+    const { buf, sink, spool } = setup({ disabled: true, queueSize: 100, eventsPerSecond: 500 });
+    sink.answers = false;
+    buf.start();
+    for (let i = 0; i < 3; i++) buf.push(`1:t:${i}`);
+    await until(() => events(sink).length === 3);
+    const asked = sink.keepalives;
+    for (let i = 3; i < 6; i++) buf.push(`1:t:${i}`);
+    await until(() => events(sink).length === 6);
+    expect(asked, 'the buffer asked once it had sent the first three').to.equal(1);
+    sink.answerPending(1);
+    expect(spool.stats.unconfirmed, 'events 4-6 went after that keepalive').to.equal(3);
+  });
+
+  it(`stops after ${CONFIRM_WINDOW} unconfirmed events until the manager answers`, async () => {
+    const { buf, sink, spool } = setup({ disabled: true, queueSize: 5000, eventsPerSecond: 500 });
+    sink.answers = false;
+    buf.start();
+    for (let i = 0; i < CONFIRM_WINDOW + 200; i++) buf.push(`1:t:${i}`);
+    await until(() => events(sink).length === CONFIRM_WINDOW);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events(sink)).to.have.length(CONFIRM_WINDOW);
+    sink.answers = true;
+    sink.answerPending();
+    await until(() => events(sink).length === CONFIRM_WINDOW + 200 && spool.stats.unconfirmed === 0);
+  });
+
+  it('walks warning -> full -> flooded -> normal with Wazuh messages, and drops nothing when full', async () => {
     let now = 1_000_000;
-    const log = new MemoryLogger();
-    const buf = new ClientBuffer({ disabled: false, queueSize: 10, eventsPerSecond: 1000 }, sink, log, { warnLevel: 90, normalLevel: 70, toleranceSec: 15 }, () => now);
-    for (let i = 0; i < 10; i++) expect(buf.push(`1:t:${i}`)).to.equal(true);
+    const { buf, sink, log } = setup(
+      { disabled: false, queueSize: 10, eventsPerSecond: 1000 }, { levels: { warnLevel: 90, normalLevel: 70, toleranceSec: 15 }, now: () => now },
+    );
+    sink.online = false;
+    for (let i = 0; i < 9; i++) buf.push(`1:t:${i}`);
     expect(log.has('warn', /^Agent buffer at 90 %\.$/)).to.equal(true);
-    expect(buf.push('1:t:dropped')).to.equal(false);
-    expect(log.has('warn', /^Agent buffer is full: Events may be lost\.$/)).to.equal(true);
+    buf.push('1:t:9');
+    expect(log.has('warn', /^Agent buffer is full: events wait in the spool until the manager takes them\.$/)).to.equal(true);
     now += 16_000;
-    expect(buf.push('1:t:dropped-too')).to.equal(false);
+    buf.push('1:t:10');
     expect(log.has('warn', /^Agent buffer is flooded: Producing too many events\.$/)).to.equal(true);
-    expect(buf.stats).to.include({ dropped: 2, queued: 10, state: 'flood' });
+    expect(buf.stats).to.include({ dropped: 0, queued: 11, state: 'flood' });
 
     buf.start();
     sink.goOnline();
-    await until(() => sink.sent.length === 14);
-    buf.stop();
+    await until(() => events(sink).length === 11);
     const msgs = sink.sent.map((s) => s.msg);
     // state notices go first, in the order they happened; normal comes once the queue drained below 70 %
     expect(msgs.slice(0, 3)).to.deep.equal([
@@ -83,7 +167,7 @@ describe('client buffer', () => {
       "1:wazuh-agent:wazuh: Agent buffer: 'flooded'.",
     ]);
     expect(msgs).to.include("1:wazuh-agent:wazuh: Agent buffer: 'normal'.");
-    expect(msgs.filter((m) => m.startsWith('1:t:'))).to.deep.equal(Array.from({ length: 10 }, (_, i) => `1:t:${i}`));
+    expect(events(sink)).to.deep.equal(Array.from({ length: 11 }, (_, i) => `1:t:${i}`));
     expect(log.has('info', /^Agent buffer is under 70 %\. Working properly again\.$/)).to.equal(true);
   });
 });
