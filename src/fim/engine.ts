@@ -16,14 +16,20 @@ import { HashAlgorithm, HashError, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
 import { configFor, expandDirectories, isMonitoredFile, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
+import type { FimEventFields } from '../spool/record.js';
+import { FimOrigin, fimEventFields } from './event-record.js';
 
 export interface FimEngineOptions {
   syscheck: SyscheckConfig;
   baseline: Baseline;
   hashes: HashPool;
   who: WhoResolver;
-  /** Hands one message (`8:syscheck:...` / `5:fim_file:...`) to the client buffer. */
-  send: (message: string) => void;
+  /**
+   * Hands one message (`8:syscheck:...` / `5:fim_file:...`) to the spool, with the event's
+   * structured form for FIM events. Synchronous: once it returns, the event survives a crash, so
+   * the baseline may move on.
+   */
+  send: (message: string, fim?: FimEventFields) => void;
   log: Logger;
   /** Stored copies for report_changes. */
   diffs?: DiffStore;
@@ -67,31 +73,50 @@ export class FimEngine {
     return this.scanning;
   }
 
-  private async runScan(): Promise<ScanSummary> {
+  /**
+   * Scans only the monitored directories among `paths` (after real-time events were lost), once
+   * any running scan ended. Changes are reported in scheduled mode, without who-data: nothing
+   * tells who made them. No scan start/end messages and no synchronization: it is not a full scan.
+   */
+  async rescan(paths: readonly string[]): Promise<ScanSummary> {
+    await this.scanning?.catch(() => undefined);
+    this.scanning = this.runScan(paths).finally(() => (this.scanning = undefined));
+    return this.scanning;
+  }
+
+  private async runScan(only?: readonly string[]): Promise<ScanSummary> {
     const { baseline, syscheck, log } = this.o;
     const scanId = Number(baseline.getMeta(SCAN_META) ?? '0') + 1;
     // The first scan builds the baseline silently, as Wazuh's does; later ones report changes.
     const report = scanId > 1;
     const summary: ScanSummary = { files: 0, added: 0, modified: 0, deleted: 0 };
     const started = this.now();
-    log.info('File integrity monitoring scan started.');
-    this.o.send(scanStartMessage(started));
-    const dirs = (this.dirs = expandDirectories(syscheck.directories));
+    if (!only) {
+      log.info('File integrity monitoring scan started.');
+      this.o.send(scanStartMessage(started));
+      this.dirs = expandDirectories(syscheck.directories);
+    }
+    const dirs = this.dirs;
     for (const dir of dirs) {
+      if (only && !only.includes(dir.path)) continue;
       for (const f of walkDirectory(dir, syscheck, dirs)) {
         if (configFor(f.path, dirs) !== dir) continue;
         summary.files++;
-        const change = await this.check(f.path, f.stat, dir, 'scheduled', undefined, report, scanId);
+        const change = await this.check(f.path, f.stat, dir, 'scheduled', 'scan', undefined, report, scanId);
         if (change === 'added') summary.added++;
         else if (change === 'modified') summary.modified++;
       }
       for (const gone of baseline.unseen(dir.path, scanId)) {
         if (configFor(gone.path, dirs) !== dir) continue;
-        await this.reportDeleted(gone, dir, 'scheduled');
+        await this.reportDeleted(gone, dir, 'scheduled', 'scan');
         summary.deleted++;
       }
     }
     baseline.setMeta(SCAN_META, String(scanId));
+    if (only) {
+      log.info(`File integrity monitoring rescan of ${only.length} directories ended: ${summary.added} added, ${summary.modified} modified, ${summary.deleted} deleted.`);
+      return summary;
+    }
     if (syscheck.fileLimit.enabled) {
       const { state, change } = checkDbState(this.dbState, syscheck.fileLimit.entries, baseline.count());
       this.dbState = state;
@@ -126,18 +151,20 @@ export class FimEngine {
       st = undefined;
     }
     if (st && !st.isFile()) return;
+    const origin = { capture: e.source, ktimeNs: e.ktimeNs };
     if (!st) {
       const known = this.o.baseline.get(p);
-      if (known) await this.reportDeleted(known, dir, mode, audit);
+      if (known) await this.reportDeleted(known, dir, mode, origin, audit);
       return;
     }
     if (!isMonitoredFile(p, dir, this.o.syscheck)) return;
-    await this.check(p, st, dir, mode, audit, true, 0);
+    await this.check(p, st, dir, mode, origin, audit, true, 0);
   }
 
   /** Compares one existing file with the baseline; reports and stores what changed. */
   private async check(
-    p: string, st: fs.BigIntStats, dir: DirectoryConfig, mode: FimMode, audit: WhoData | undefined, report: boolean, scanId: number,
+    p: string, st: fs.BigIntStats, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
+    scanId: number,
   ): Promise<'added' | 'modified' | 'unchanged' | 'unreadable'> {
     const { baseline } = this.o;
     const state = await this.stateOf(p, st, dir);
@@ -155,8 +182,9 @@ export class FimEngine {
         }
         return 'unchanged';
       }
+      // The event is spooled before the baseline changes: a crash in between repeats it, never loses it.
+      if (report) await this.emit(fileAddedMessage(p, state, ts, opts), fimEventFields('added', p, state, mode, origin, ts, audit));
       baseline.put({ path: p, state, lastEvent: ts }, scanId);
-      if (report) await this.emit(fileAddedMessage(p, state, ts, opts));
       return 'added';
     }
     if (known.state.checksum === state.checksum) {
@@ -164,8 +192,8 @@ export class FimEngine {
       return 'unchanged';
     }
     const msg = fileModifiedMessage(p, known.state, state, ts, opts);
+    if (msg && report) await this.emit(msg, fimEventFields('modified', p, state, mode, origin, ts, audit));
     baseline.put({ path: p, state, lastEvent: msg ? ts : known.lastEvent }, scanId);
-    if (msg && report) await this.emit(msg);
     return msg ? 'modified' : 'unchanged';
   }
 
@@ -177,15 +205,16 @@ export class FimEngine {
     });
   }
 
-  private async reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, audit?: WhoData): Promise<void> {
+  private async reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit?: WhoData): Promise<void> {
+    const message = fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit });
+    await this.emit(message, fimEventFields('deleted', entry.path, entry.state, mode, origin, this.now(), audit));
     this.o.baseline.delete(entry.path);
     if (dir.reportChanges) this.o.diffs?.forget(entry.path);
     this.fullWarned = false;
-    await this.emit(fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit }));
   }
 
   /** Sends one FIM event, at most `max_eps` a second (Wazuh's syscheck pacing; 0 = unlimited). */
-  private async emit(message: string): Promise<void> {
+  private async emit(message: string, fim: FimEventFields): Promise<void> {
     const max = this.o.syscheck.maxEps;
     if (max > 0) {
       const second = Math.floor(Date.now() / 1000);
@@ -196,7 +225,7 @@ export class FimEngine {
       }
       this.window.sent++;
     }
-    this.o.send(message);
+    this.o.send(message, fim);
   }
 
   private async stateOf(p: string, st: fs.BigIntStats, dir: DirectoryConfig): Promise<FileState | undefined> {
