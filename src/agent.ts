@@ -7,6 +7,8 @@ import { LocalQueue } from './local-queue.js';
 import type { Logger } from './log.js';
 import { AgentPaths, agentPaths } from './paths.js';
 import { ClientBuffer } from './wazuh/buffer.js';
+import { Spool } from './spool/spool.js';
+import type { FimEventFields } from './spool/record.js';
 import { SecureChannel } from './wazuh/channel.js';
 import { SenderCounter } from './wazuh/counters.js';
 import { EnrollmentError, agentNameFromHostname, enroll, readEnrollmentPassword } from './wazuh/enroll.js';
@@ -37,7 +39,15 @@ export interface AgentOptions {
   handshakeTimeoutMs?: number;
   /** vfs_unlink dentry argument override (otherwise from BTF). */
   unlinkDentryArg?: 2 | 3;
+  /** Size limit of the durable spool (default DEFAULT_SPOOL_BYTES). */
+  spoolMaxBytes?: number;
+  /** Kernel ring buffer size (default: the loader's); tests shrink it to force drops. */
+  ringBytes?: number;
 }
+
+export const DEFAULT_SPOOL_BYTES = 256 << 20;
+/** Drops are read once a second; the rescan waits for a quiet moment after the last report. */
+const RESCAN_AFTER_DROPS_MS = 1_500;
 
 /** Wazuh's enrollment retry: 5 s more after each failed round, at most 60 s (start_agent.c). */
 const ENROLL_RETRY_STEP_MS = 5_000;
@@ -53,10 +63,14 @@ export class Agent {
   readonly paths: AgentPaths;
   private session: Session | undefined;
   private buffer: ClientBuffer | undefined;
+  private spool: Spool | undefined;
   private queue: LocalQueue | undefined;
   private readonly lifetime = new Stoppable();
   private fim:
-    | { engine: FimEngine; baseline: Baseline; hashes: HashPool; capture?: Capture; timer?: NodeJS.Timeout; syncTimer?: NodeJS.Timeout }
+    | {
+        engine: FimEngine; baseline: Baseline; hashes: HashPool; capture?: Capture; timer?: NodeJS.Timeout; syncTimer?: NodeJS.Timeout;
+        rescanTimer?: NodeJS.Timeout;
+      }
     | undefined;
   /** Real-time events are handled one batch after the other, in arrival order. */
   private fimQueue: Promise<void> = Promise.resolve();
@@ -142,7 +156,8 @@ export class Agent {
       log,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
     });
-    this.buffer = new ClientBuffer(config.clientBuffer, this.session, log);
+    this.spool = Spool.open({ dir: this.paths.spoolDir, maxBytes: this.opts.spoolMaxBytes ?? DEFAULT_SPOOL_BYTES, log });
+    this.buffer = new ClientBuffer({ config: config.clientBuffer, spool: this.spool, sink: this.session, log });
     this.queue = new LocalQueue(this.paths.queueSocket, (m) => this.submit(m), log);
     await this.queue.start();
     this.buffer.start();
@@ -157,15 +172,16 @@ export class Agent {
     const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb);
     const diffs = new DiffStore(this.paths.diffDir, s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined);
     const hashes = new HashPool(undefined, s.processPriority);
-    const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m) => this.submit(m), log, diffs });
+    const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m, fim) => this.submit(m, fim), log, diffs });
     this.fim = { engine, baseline, hashes };
     this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
     const live = engine.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);
     if (live.length) {
-      const capture = await Capture.start({ dirs: live, selfTestDir: this.paths.captureSelfTestDir, log, unlinkDentryArg: this.opts.unlinkDentryArg });
-      capture.on('events', (events: CaptureEvent[]) => {
-        this.fimQueue = this.fimQueue.then(() => engine.onCapture(events)).catch((e) => log.error(`FIM real-time event failed: ${(e as Error).message}`));
+      const capture = await Capture.start({
+        dirs: live, selfTestDir: this.paths.captureSelfTestDir, log, unlinkDentryArg: this.opts.unlinkDentryArg, ringBytes: this.opts.ringBytes,
       });
+      capture.on('events', (events: CaptureEvent[]) => this.inFimOrder(() => engine.onCapture(events), 'FIM real-time event'));
+      capture.on('drops', (n: number) => this.onKernelDrops(n, live));
       this.fim.capture = capture;
     }
     const schedule = () => {
@@ -177,6 +193,32 @@ export class Agent {
     // Each scan starts a sync; between scans one runs every synchronization interval, so the
     // manager's inventory catches up after it restarts or loses rows.
     if (s.synchronization.enabled) this.fim.syncTimer = setInterval(() => engine.startSync(), s.synchronization.interval * 1000);
+  }
+
+  private lostEvents = 0;
+
+  /**
+   * The kernel ring buffer was full and `n` events never reached the agent. Any of them could be
+   * a deletion, so once the burst is over the real-time directories are rescanned: what changed is
+   * then reported in scheduled mode (who-data for those events is gone with them).
+   */
+  private onKernelDrops(n: number, dirs: readonly string[]): void {
+    const fim = this.fim!;
+    this.lostEvents += n;
+    this.opts.log.warn(`Real-time events lost: the kernel ring buffer was full (${n} events dropped, ${this.lostEvents} since start).`);
+    clearTimeout(fim.rescanTimer);
+    fim.rescanTimer = setTimeout(() => {
+      this.opts.log.warn(`Rescanning ${dirs.length} real-time directories to report the changes of the lost events.`);
+      this.inFimOrder(() => fim.engine.rescan(dirs), 'FIM rescan');
+    }, RESCAN_AFTER_DROPS_MS);
+  }
+
+  /** Real-time work runs one piece after the other, in arrival order. */
+  private inFimOrder(work: () => Promise<unknown>, what: string): void {
+    this.fimQueue = this.fimQueue.then(work).then(
+      () => undefined,
+      (e) => this.opts.log.error(`${what} failed: ${(e as Error).message}`),
+    );
   }
 
   private async runScan(): Promise<void> {
@@ -192,9 +234,16 @@ export class Agent {
     return this.fim?.engine;
   }
 
-  /** Hands one `<queue>:<location>:<message>` event to the client buffer. */
-  submit(message: string): boolean {
-    return this.buffer?.push(message) ?? false;
+  /** Stores one `<queue>:<location>:<message>` event in the spool; false before start(). */
+  submit(message: string, fim?: FimEventFields): boolean {
+    if (!this.buffer) return false;
+    this.buffer.push(message, fim);
+    return true;
+  }
+
+  /** The client buffer's counters (tests and the stop log read them). */
+  get bufferStats() {
+    return this.buffer?.stats;
   }
 
   get connectedServer(): string | undefined {
@@ -212,12 +261,15 @@ export class Agent {
     if (this.fim) {
       clearTimeout(this.fim.timer);
       clearInterval(this.fim.syncTimer);
+      clearTimeout(this.fim.rescanTimer);
       await this.fim.capture?.stop();
       await this.fimQueue;
     }
-    if (this.buffer && this.session?.online) await this.buffer.flushed(2_000);
+    // Wait (bounded) for the manager to confirm what was sent; the rest stays spooled for next time.
+    if (this.buffer && this.session?.online) await this.buffer.settled(2_000);
     this.buffer?.stop();
     await this.session?.stop();
+    await this.spool?.close();
     if (this.fim) {
       await this.fim.hashes.close();
       this.fim.baseline.close();

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ArgChoice, KernelReport, RenameChoice, probeKernel } from './bpf/kernel.js';
 import { Capture } from './capture.js';
-import { Agent, NoKeyError, readable } from './agent.js';
+import { Agent, DEFAULT_SPOOL_BYTES, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';
 import { loadAgentConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
@@ -31,6 +31,7 @@ interface GlobalOptions {
   debug?: boolean;
   reportVersion: string;
   unlinkDentryArg?: 2 | 3;
+  spoolSize: number;
 }
 
 function defaultConfigPath(): string {
@@ -47,7 +48,9 @@ function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: Agen
 
 async function runAgent(cmd: Command): Promise<number> {
   const { opts, log, config } = context(cmd);
-  const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo(), unlinkDentryArg: opts.unlinkDentryArg });
+  const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo(), unlinkDentryArg: opts.unlinkDentryArg,
+    spoolMaxBytes: opts.spoolSize * (1 << 20),
+  });
   log.info(`Started (pid: ${process.pid}). Configuration: ${config.file}. State: ${agent.paths.home}.`);
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
@@ -161,6 +164,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('run')
     .description('enroll if needed, connect to the manager and run until SIGTERM/SIGINT')
+    .addOption(
+      new Option('--spool-size <MiB>', 'size limit of the durable event spool (<home>/queue/spool); when full, the oldest events are dropped and reported')
+        .default(DEFAULT_SPOOL_BYTES >> 20)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of MiB, at least 1.');
+          return n;
+        }),
+    )
     .action(async (_o, cmd: Command) => setExit(await runAgent(cmd)));
   program
     .command('enroll')

@@ -13,6 +13,7 @@ export interface AgentPaths {
   fimDb: string;
   diffDir: string;
   captureSelfTestDir: string;
+  spoolDir: string;
 }
 
 export function agentPaths(home: string): AgentPaths {
@@ -27,5 +28,6 @@ export function agentPaths(home: string): AgentPaths {
     fimDb: path.join(h, 'queue', 'fim', 'db', 'fim.db'),
     diffDir: path.join(h, 'queue', 'diff'),
     captureSelfTestDir: path.join(h, 'tmp', 'capture-selftest'),
+    spoolDir: path.join(h, 'queue', 'spool'),
   };
 }

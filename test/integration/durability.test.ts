@@ -1,0 +1,186 @@
+// Nothing lost: the agent process against the test manager while the manager goes away three
+// times and the agent itself is killed with SIGKILL; and a kernel ring buffer too small for a
+// burst of deletions.
+import { expect } from 'chai';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from '../../src/agent.js';
+import { parseAgentConfig } from '../../src/config/load.js';
+import { readHostInfo } from '../../src/host.js';
+import { MemoryLogger } from '../../src/log.js';
+import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Deletion alerts per path, as the manager raised them. */
+function deletions(manager: TestManager): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const a of manager.remoted.alerts) {
+    if (a.rule.id !== '553') continue;
+    const p = String(a.syscheck?.['path']);
+    seen.set(p, (seen.get(p) ?? 0) + 1);
+  }
+  return seen;
+}
+
+function fimConf(manager: TestManager, dir: string, tree: string, mode: 'realtime' | 'whodata', eps: number): string {
+  const passwordFile = path.join(dir, 'authd.pass');
+  fs.writeFileSync(passwordFile, `${TEST_PASSWORD}\n`);
+  return agentConf({
+    servers: [{ port: manager.remoted.tcpPort }], authdPort: manager.authd.port, passwordFile, notifyTime: 2, timeReconnect: 10,
+    extra: `  <syscheck>
+    <frequency>43200</frequency>
+    <max_eps>0</max_eps>
+    <directories ${mode}="yes">${tree}</directories>
+  </syscheck>`,
+  }).replace('<events_per_second>500</events_per_second>', `<events_per_second>${eps}</events_per_second>`);
+}
+
+function makeTree(tree: string, files: number): string[] {
+  const paths: string[] = [];
+  for (let d = 0; d < 10; d++) fs.mkdirSync(path.join(tree, `d${d}`), { recursive: true });
+  for (let i = 0; i < files; i++) {
+    const p = path.join(tree, `d${i % 10}`, `file-${i}.txt`);
+    fs.writeFileSync(p, `content ${i}\n`);
+    paths.push(p);
+  }
+  return paths;
+}
+
+/** Deletes files from another process, as an attacker's `rm` would. */
+function remove(files: string[]): void {
+  const list = files.join('\0');
+  execFileSync('xargs', ['-0', 'rm', '-f'], { input: list });
+}
+
+describe('durability: nothing lost', function () {
+  this.timeout(300_000);
+  let manager: TestManager;
+  let tmp: { dir: string; cleanup: () => void };
+
+  beforeEach(async () => {
+    manager = await new TestManager().start();
+    tmp = tempDir('wba-durability');
+  });
+  afterEach(async () => {
+    await manager.stop();
+    tmp.cleanup();
+  });
+
+  it('10,000 deletions while the manager restarts three times and the agent is SIGKILLed once: all reach the manager', async () => {
+    const tree = path.join(tmp.dir, 'tree');
+    const home = path.join(tmp.dir, 'home');
+    const files = makeTree(tree, 10_000);
+    const conf = path.join(tmp.dir, 'ossec.conf');
+    fs.writeFileSync(conf, fimConf(manager, tmp.dir, tree, 'realtime', 1000));
+    let output = '';
+    let agent: ChildProcess | undefined;
+    const startAgent = () => {
+      agent = spawn(process.execPath, [CLI, '-c', conf, '--home', home, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      agent.stdout!.on('data', (d) => (output += d));
+      agent.stderr!.on('data', (d) => (output += d));
+    };
+    const scansEnded = () => output.match(/File integrity monitoring scan ended/g)?.length ?? 0;
+    const chunk = (i: number) => files.slice(i * 1000, (i + 1) * 1000);
+    // Stops the manager while the agent is busy sending: some of `since + 300` alerts are in.
+    const stopMidSend = async (since: number) => {
+      await until('the agent sending', () => deletions(manager).size >= since + 300, 60_000);
+      await manager.remoted.stop();
+    };
+    try {
+      startAgent();
+      await until('the baseline scan', () => scansEnded() === 1, 120_000);
+      expect(output).to.match(/scan ended: 10000 files/);
+
+      remove(chunk(0));
+      await stopMidSend(0); // restart 1
+      remove(chunk(1));
+      await sleep(1500);
+      await manager.remoted.start();
+
+      remove(chunk(2));
+      await sleep(500);
+      agent!.kill('SIGKILL');
+      await new Promise((r) => agent!.once('close', r));
+      remove(chunk(3)); // while no agent runs at all
+      startAgent();
+      await until('the scan after the restart', () => scansEnded() === 2, 120_000);
+
+      const before4 = deletions(manager).size;
+      remove(chunk(4));
+      await stopMidSend(before4); // restart 2
+      remove(chunk(5));
+      await sleep(1500);
+      await manager.remoted.start();
+
+      const before6 = deletions(manager).size;
+      remove(chunk(6));
+      remove(chunk(7));
+      await stopMidSend(before6); // restart 3
+      remove(chunk(8));
+      await sleep(1500);
+      await manager.remoted.start();
+      remove(chunk(9));
+
+      await until('10,000 deletion alerts', () => deletions(manager).size === 10_000, 180_000);
+      const seen = deletions(manager);
+      const total = [...seen.values()].reduce((a, b) => a + b, 0);
+      const duplicates = total - seen.size;
+      const resent = [...output.matchAll(/(\d+) events (?:sent but not confirmed by the manager will be sent again|not confirmed by the manager before the agent stopped)/g)]
+        .reduce((a, m) => a + Number(m[1]), 0);
+      const afterKill = Number(/Spool: (\d+) events not confirmed/.exec(output)?.[1] ?? 0);
+      console.log(
+        `      ${seen.size}/10000 deletions reached the manager; ${duplicates} duplicate alerts; ` +
+          `the agent re-sent ${resent} unconfirmed events (${afterKill} after the SIGKILL, ${resent - afterKill} after manager restarts)`,
+      );
+      expect(files.every((f) => seen.has(f)), 'every deleted path has its alert').to.equal(true);
+      expect(seen.size).to.equal(10_000);
+      expect(duplicates, 'a duplicate can only be an event the agent re-sent because the manager had not confirmed it').to.be.at.most(resent);
+      expect(output).to.not.match(/Error:|at .*\.js:\d+/);
+    } finally {
+      agent?.kill('SIGTERM');
+      if (agent && agent.exitCode === null) await new Promise((r) => agent!.once('close', r));
+    }
+  });
+
+  it('a ring buffer too small for a burst: drops are counted, a rescan runs, every deleted path is reported', async () => {
+    const tree = path.join(tmp.dir, 'tree');
+    const files = makeTree(tree, 3000);
+    const log = new MemoryLogger();
+    const config = parseAgentConfig(fimConf(manager, tmp.dir, tree, 'whodata', 1000), path.join(tmp.dir, 'ossec.conf'));
+    const agent = new Agent({
+      config, home: path.join(tmp.dir, 'home'), log, reportedVersion: 'v4.14.7', host: readHostInfo(), handshakeTimeoutMs: 3000, ringBytes: 4096,
+    });
+    try {
+      await agent.start();
+      await until('the baseline scan', () => log.has('info', /scan ended: 3000 files/), 60_000);
+      execFileSync('sh', ['-c', `rm -f ${tree}/d*/*`]);
+      await until('every deletion at the manager', () => deletions(manager).size === 3000, 120_000);
+      const dropped = log.records.find((r) => /^Real-time events lost: the kernel ring buffer was full \(\d+ events dropped/.test(r.msg));
+      expect(dropped, 'the drops were logged with a count').to.not.equal(undefined);
+      expect(log.has('warn', /^Rescanning 1 real-time directories to report the changes of the lost events\.$/)).to.equal(true);
+      expect(log.has('info', /^File integrity monitoring rescan of 1 directories ended: 0 added, 0 modified, [1-9]\d* deleted\.$/)).to.equal(true);
+      const alerts = manager.remoted.alerts.filter((a) => a.rule.id === '553');
+      const modes = new Map<string, number>();
+      for (const a of alerts) modes.set(String(a.syscheck?.['mode']), (modes.get(String(a.syscheck?.['mode'])) ?? 0) + 1);
+      console.log(`      ${dropped!.msg}; deletions reported: ${[...modes].map(([m, n]) => `${n} ${m}`).join(', ')}`);
+      expect(modes.get('scheduled'), 'the lost ones came from the rescan').to.be.greaterThan(0);
+      expect(new Set(alerts.map((a) => a.syscheck?.['path']))).to.have.property('size', 3000);
+      expect(files.every((f) => alerts.some((a) => a.syscheck?.['path'] === f))).to.equal(true);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
