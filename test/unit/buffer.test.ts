@@ -4,6 +4,7 @@ import { Spool } from '../../src/spool/spool.js';
 import { BufferLevels, BufferSink, CONFIRM_WINDOW, ClientBuffer, DeliverySignal } from '../../src/wazuh/buffer.js';
 import type { ClientBufferConfig } from '../../src/config/types.js';
 import { tempDir } from '../support/manager.js';
+import { alertFor } from '../support/analysis.js';
 
 /** The session as the buffer sees it; `answers` decides whether the "manager" answers keepalives. */
 class FakeSink implements BufferSink {
@@ -57,11 +58,11 @@ const until = async (cond: () => boolean, ms = 5000) => {
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));
 
-function setup(config: ClientBufferConfig, opts: { levels?: BufferLevels; now?: () => number } = {}) {
+function setup(config: ClientBufferConfig, opts: { levels?: BufferLevels; now?: () => number; spoolBytes?: number } = {}) {
   const t = tempDir('buffer');
   cleanups.push(t.cleanup);
   const log = new MemoryLogger();
-  const spool = Spool.open({ dir: t.dir, maxBytes: 64 << 20, log });
+  const spool = Spool.open({ dir: t.dir, maxBytes: opts.spoolBytes ?? 64 << 20, segmentBytes: 64 * 1024, log });
   const sink = new FakeSink();
   const buf = new ClientBuffer({ config, spool, sink, log, ...opts });
   cleanups.push(() => {
@@ -169,5 +170,23 @@ describe('client buffer', () => {
     expect(msgs).to.include("1:wazuh-agent:wazuh: Agent buffer: 'normal'.");
     expect(events(sink)).to.deep.equal(Array.from({ length: 11 }, (_, i) => `1:t:${i}`));
     expect(log.has('info', /^Agent buffer is under 70 %\. Working properly again\.$/)).to.equal(true);
+  });
+
+  it('when the spool is full, drops the oldest, logs the count and tells the manager (rule 203)', async () => {
+    const { buf, sink, log } = setup({ disabled: true, queueSize: 5000, eventsPerSecond: 500 }, { spoolBytes: 256 * 1024 });
+    sink.online = false;
+    for (let i = 0; i < 1000; i++) buf.push(`1:t:${i}:${'z'.repeat(1000)}`);
+    const dropped = buf.stats.dropped;
+    expect(dropped).to.be.greaterThan(0);
+    expect(log.has('warn', new RegExp(`^Agent spool is full: dropped the \\d+ oldest events \\(${dropped} since start\\)\\.$`))).to.equal(true);
+    buf.start();
+    sink.goOnline();
+    await until(() => events(sink).length === 1000 - dropped);
+    const notices = sink.sent.map((s) => s.msg).filter((m) => m.startsWith('1:wazuh-bpf-agent:'));
+    expect(notices.length).to.be.greaterThan(0);
+    const counts = notices.map((m) => Number(/Spool limit reached: (\d+) oldest events dropped\.$/.exec(m)?.[1]));
+    expect(counts.reduce((a, b) => a + b, 0)).to.equal(dropped);
+    const alert = alertFor({ id: '001', name: 'a' }, notices[0]!, { firstConnection: false });
+    expect(alert?.rule.id).to.equal('203');
   });
 });
