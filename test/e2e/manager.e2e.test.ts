@@ -200,5 +200,8 @@ describe('end to end with a real Wazuh manager', function () {
     startAgent();
     const a = await tail.waitFor('rule 503', (x) => x.rule.id === '503');
     expect(a.full_log).to.equal(`ossec: Agent started: '${agentName}->any'.`);
+    // remoted answered the keepalives that confirm delivery, so the stop left nothing to re-send
+    expect(agentLog).to.match(/Started \(pid/);
+    expect(agentLog).to.not.match(/events not confirmed by the manager/);
   });
 });
