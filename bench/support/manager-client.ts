@@ -1,0 +1,44 @@
+// Starts bench/support/manager-proc.js (optionally pinned to a CPU) and talks to it.
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const PROC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'manager-proc.js');
+
+export class ManagerProcess {
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly authdPort: number, readonly remotedPort: number, lines: AsyncIterator<string>) {
+    this.lines = lines;
+  }
+
+  static async start(cpu?: number): Promise<ManagerProcess> {
+    const child = cpu === undefined ? spawn(process.execPath, [PROC]) : spawn('taskset', ['-c', String(cpu), process.execPath, PROC]);
+    child.stderr.pipe(process.stderr);
+    const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done) throw new Error('the test manager process exited before listening');
+    const { authd, remoted } = JSON.parse(first.value) as { authd: number; remoted: number };
+    return new ManagerProcess(child, authd, remoted, lines);
+  }
+
+  private async ask<T>(command: string): Promise<T> {
+    this.child.stdin.write(`${command}\n`);
+    const r = await this.lines.next();
+    if (r.done) throw new Error('the test manager process exited');
+    return JSON.parse(r.value) as T;
+  }
+
+  async count(prefix: string): Promise<number> {
+    return (await this.ask<{ count: number }>(`count ${prefix}`)).count;
+  }
+
+  arrivals(): Promise<{ key: string; at: number }[]> {
+    return this.ask('arrivals');
+  }
+
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+}

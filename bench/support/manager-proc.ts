@@ -1,0 +1,35 @@
+// The test manager (test/support) in its own process, so that benchmarks can put it on its own
+// core. Prints {"authd":port,"remoted":port} once listening, then answers commands on stdin, one
+// JSON line each:
+//   count <prefix>   how many messages from agents start with <prefix>
+//   arrivals         [{"key": ..., "at": ms}] for FIM deletions (key: the path) and for
+//                    `1:bench:<key>` lines, with the time each reached the manager (Date.now())
+import readline from 'node:readline';
+import { TestManager } from '../../test/support/manager.js';
+
+async function main(): Promise<void> {
+  const manager = await new TestManager().start();
+  console.log(JSON.stringify({ authd: manager.authd.port, remoted: manager.remoted.tcpPort }));
+  const messages = manager.remoted.messages;
+  for await (const line of readline.createInterface({ input: process.stdin })) {
+    const [cmd, arg = ''] = line.split(' ');
+    if (cmd === 'count') {
+      let n = 0;
+      for (const m of messages) if (m.text.startsWith(arg)) n++;
+      console.log(JSON.stringify({ count: n }));
+    } else if (cmd === 'arrivals') {
+      const out: { key: string; at: number }[] = [];
+      for (const m of messages) {
+        if (m.text.startsWith('1:bench:')) out.push({ key: m.text.slice('1:bench:'.length), at: m.at });
+        else if (m.text.startsWith('8:syscheck:') && m.text.includes('"deleted"')) {
+          const e = JSON.parse(m.text.slice('8:syscheck:'.length)) as { data?: { type?: string; path?: string } };
+          if (e.data?.type === 'deleted' && e.data.path) out.push({ key: e.data.path, at: m.at });
+        }
+      }
+      console.log(JSON.stringify(out));
+    }
+  }
+  await manager.stop();
+}
+
+void main();
