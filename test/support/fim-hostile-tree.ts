@@ -1,5 +1,6 @@
 // Hostile file names for the FIM tests: control characters and quotes, 255-byte names, a path of
-// exactly PATH_MAX - 1 bytes, paths beyond PATH_MAX, names that are not UTF-8.
+// exactly PATH_MAX - 1 bytes, paths beyond PATH_MAX, names that are not UTF-8, and the race helper
+// that catches the hash worker while it reads a file.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,4 +49,30 @@ export function makeLongPaths(root: string): LongPaths {
 /** Removes a tree that may hold paths beyond PATH_MAX (rm(1) walks them relatively). */
 export function removeTree(dir: string): void {
   execFileSync('rm', ['-rf', '--', dir]);
+}
+
+/**
+ * Resolves once this process holds `file` open, i.e. the hash worker is reading it, with the
+ * fd's /proc path (which still reaches the inode after the path is deleted or replaced).
+ */
+export async function whileHashing(file: string): Promise<string> {
+  // detects a hang only: the worker opens the file within milliseconds of the scan reaching it
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    for (const fd of fs.readdirSync('/proc/self/fd')) {
+      const link = `/proc/self/fd/${fd}`;
+      try {
+        if (fs.readlinkSync(link) === file) return link;
+      } catch {
+        // an fd closed since the listing
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`'${file}' was never opened for hashing`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** A sparse file of `gib` GiB: hashing it takes seconds, storing it takes no blocks. */
+export function makeHuge(file: string, gib = 8): void {
+  fs.truncateSync(file, gib * 2 ** 30);
 }
