@@ -14,7 +14,7 @@ import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { HashAlgorithm, HashError, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
-import { configFor, expandDirectories, isMonitoredFile, walkDirectory } from './scan.js';
+import { configFor, expandDirectories, isMonitoredFile, printablePath, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
@@ -178,7 +178,7 @@ export class FimEngine {
       if (limit.enabled && limit.entries > 0 && baseline.count() >= limit.entries) {
         if (!this.fullWarned) {
           this.fullWarned = true;
-          this.o.log.warn(`File database is full (file_limit ${limit.entries} entries): '${p}' and further new files are not monitored.`);
+          this.o.log.warn(`File database is full (file_limit ${limit.entries} entries): '${printablePath(p)}' and further new files are not monitored.`);
         }
         return 'unchanged';
       }
@@ -228,24 +228,33 @@ export class FimEngine {
     this.o.send(message, fim);
   }
 
+  /**
+   * The file's state, its attributes taken from the inode that was hashed; undefined when it
+   * cannot be read (a warning) or is gone or no longer a regular file (debug only: the baseline
+   * reports it as deleted, as Wazuh's does).
+   */
   private async stateOf(p: string, st: fs.BigIntStats, dir: DirectoryConfig): Promise<FileState | undefined> {
     const c = checksOf(dir);
     const algorithms = (['md5', 'sha1', 'sha256'] as HashAlgorithm[]).filter((a) => c[a]);
     let hashes: { md5: string; sha1: string; sha256: string } | undefined;
+    let attrs: Pick<fs.BigIntStats, 'mode' | 'size' | 'uid' | 'gid' | 'ino' | 'mtimeMs'> = st;
     if (algorithms.length && st.size > 0n) {
       try {
-        const h = await this.o.hashes.hash(p, algorithms);
+        const h = await this.o.hashes.hashSettled(p, algorithms);
+        if (!h.stable) this.o.log.debug(`'${printablePath(p)}' kept changing while it was hashed; its last read is recorded.`);
         hashes = { md5: h.md5 ?? '', sha1: h.sha1 ?? '', sha256: h.sha256 ?? '' };
+        attrs = h.stat;
       } catch (e) {
         if (!(e instanceof HashError)) throw e;
-        this.o.log.debug(`Cannot read '${p}': ${e.code}. Skipped until the next scan.`);
+        if (e.vanished) this.o.log.debug(e.message);
+        else this.o.log.warn(e.message);
         return undefined;
       }
     }
     return buildFileState({
-      stat: { mode: Number(st.mode), size: st.size, uid: st.uid, gid: st.gid, ino: st.ino, mtime: st.mtimeMs / 1000n },
-      userName: this.o.who.userName(Number(st.uid)),
-      groupName: this.o.who.groupName(Number(st.gid)),
+      stat: { mode: Number(attrs.mode), size: attrs.size, uid: attrs.uid, gid: attrs.gid, ino: attrs.ino, mtime: attrs.mtimeMs / 1000n },
+      userName: this.o.who.userName(Number(attrs.uid)),
+      groupName: this.o.who.groupName(Number(attrs.gid)),
       hashes,
       checks: c,
     });
@@ -262,7 +271,7 @@ export class FimEngine {
   onSyncRequest(component: string, payload: string): void {
     const req = parseSyncRequest(`${component} ${payload}`);
     if (!req) {
-      this.o.log.debug(`Ignoring malformed synchronization request: ${payload.slice(0, 120)}`);
+      this.o.log.debug(`Ignoring malformed synchronization request: ${printablePath(payload.slice(0, 120))}`);
       return;
     }
     const id = checkSyncId(this.syncId, req.id);

@@ -2,6 +2,7 @@
 // so baseline scans do not block the event loop that serves the manager connection.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { errnoText, printablePath } from './scan.js';
 
 export type HashAlgorithm = 'md5' | 'sha1' | 'sha256';
 
@@ -11,7 +12,23 @@ export interface HashJob {
   algorithms: HashAlgorithm[];
 }
 
-export type HashReply = { id: number; size: number; digests: string[] } | { id: number; error: string };
+/** The attributes of the inode that was read, as fstat(2) gave them once it was read. */
+export interface HashedStat {
+  dev: bigint;
+  ino: bigint;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  size: bigint;
+  mtimeMs: bigint;
+}
+
+/** The worker's error for a path that names something else than a regular file when opened. */
+export const NOT_REGULAR = 'NOT_REGULAR';
+
+export type HashReply =
+  | { id: number; size: number; digests: string[]; stat: HashedStat; stable: boolean }
+  | { id: number; error: string };
 
 export interface FileHashes {
   /** Bytes actually read (the file may change between stat and read). */
@@ -19,6 +36,13 @@ export interface FileHashes {
   md5?: string;
   sha1?: string;
   sha256?: string;
+  /** The inode the digests belong to (the path may have named another one when it was listed). */
+  stat: HashedStat;
+  /**
+   * False when the file changed while it was read (another ctime or size afterwards) or the path
+   * no longer names that inode (deleted or replaced): the digests may describe no version at all.
+   */
+  stable: boolean;
 }
 
 interface Pending {
@@ -30,9 +54,26 @@ interface Pending {
 /** Jobs are sent in small batches: one message per file would cost more than hashing small files. */
 const BATCH = 32;
 
+/**
+ * Reads in a row before `hashSettled` stops waiting for a quiet file and returns the last read as
+ * it is: a file rewritten without pause (a busy log) still gets a state, which the next scan corrects.
+ */
+const SETTLE_ATTEMPTS = 3;
+
+/** The file could not be hashed; the message is the agent's log line for it, in Wazuh's words. */
 export class HashError extends Error {
   constructor(readonly path: string, readonly code: string) {
-    super(`cannot hash '${path}': ${code}`);
+    super(code === NOT_REGULAR
+      ? `(6324): Couldn't generate hashes for '${printablePath(path)}': it is no longer a regular file.`
+      : `(6324): Couldn't generate hashes for '${printablePath(path)}' due to ${errnoText({ code })}.`);
+  }
+
+  /**
+   * The path no longer names the regular file it named when listed: deleted, replaced by a link
+   * or something else, or a parent directory replaced. Wazuh counts such a file as gone.
+   */
+  get vanished(): boolean {
+    return ['ENOENT', 'ENOTDIR', 'ELOOP', NOT_REGULAR].includes(this.code);
   }
 }
 
@@ -62,6 +103,17 @@ export class HashPool {
     });
   }
 
+  /**
+   * Hashes `path` again while it changes under the read (at most SETTLE_ATTEMPTS reads), so the
+   * digests and attributes returned describe one version of the file that the path names.
+   */
+  async hashSettled(path: string, algorithms: HashAlgorithm[]): Promise<FileHashes> {
+    for (let attempt = 1; ; attempt++) {
+      const h = await this.hash(path, algorithms);
+      if (h.stable || attempt === SETTLE_ATTEMPTS) return h;
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
@@ -85,7 +137,7 @@ export class HashPool {
         p.reject(new HashError(p.job.path, r.error));
         continue;
       }
-      const out: FileHashes = { size: r.size };
+      const out: FileHashes = { size: r.size, stat: r.stat, stable: r.stable };
       p.job.algorithms.forEach((a, i) => (out[a] = r.digests[i]));
       p.resolve(out);
     }

@@ -1,10 +1,17 @@
 // Walking the configured trees: which files a scan looks at, with Wazuh's rules for recursion
 // depth, symbolic links, ignored paths, `restrict` and the filesystems to skip.
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import util from 'node:util';
 import { pathMatches, sregexMatches } from '../config/syscheck.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
 import { isUnder } from '../watches.js';
+
+/** Linux PATH_MAX, the terminating NUL included: every call naming a longer path fails (ENAMETOOLONG). */
+export const PATH_MAX = 4096;
 
 /** statfs f_type magic numbers (linux/magic.h) of the filesystems the skip_* options name. */
 const FS_MAGIC = {
@@ -87,10 +94,53 @@ function skippedFilesystem(dirPath: string, syscheck: SyscheckConfig): boolean {
 }
 
 /**
- * The regular files under one configured directory (or that file itself), depth first. Entries
- * that vanish or cannot be read while walking are skipped: the next scan sees them again.
+ * A path as one log record shows it: control characters, backslashes and bytes that are not
+ * UTF-8 escaped, so that a hostile name can neither split the record nor pass for another name.
  */
-export function* walkDirectory(dir: DirectoryConfig, syscheck: SyscheckConfig, all: readonly DirectoryConfig[]): Generator<WalkedFile> {
+export function printablePath(p: string | Buffer): string {
+  const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+  let out = '';
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    if (b >= 0x80) {
+      // the shortest slice from here that is valid UTF-8 is one whole character
+      const n = [2, 3, 4].find((len) => i + len <= bytes.length && isUtf8(bytes.subarray(i, i + len)));
+      if (n !== undefined) {
+        out += bytes.toString('utf8', i, i + n);
+        i += n;
+        continue;
+      }
+    }
+    out += b === 0x5c ? '\\\\' : b === 0x0a ? '\\n' : b === 0x09 ? '\\t' : b === 0x0d ? '\\r'
+      : b < 0x20 || b >= 0x7f ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
+    i++;
+  }
+  return out;
+}
+
+/** An errno as Wazuh's messages print it: "[(13)-(Permission denied)]". */
+export function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? String(e);
+  const errno = os.constants.errno[code as keyof typeof os.constants.errno];
+  const text = errno === undefined ? undefined : util.getSystemErrorMap().get(-errno)?.[1];
+  return errno === undefined || text === undefined ? `[(${code})]` : `[(${errno})-(${text[0]!.toUpperCase()}${text.slice(1)})]`;
+}
+
+/** Errors by which a path that was listed a moment ago says it is gone: the next scan's business. */
+function vanished(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * The regular files under one configured directory (or that file itself), depth first. Entries
+ * that vanish while walking are skipped silently: the baseline reports them as deleted. What
+ * cannot be read, names that are not UTF-8 (the wire format is JSON text) and paths longer than
+ * PATH_MAX are skipped with one warning each, in Wazuh's words, and the walk goes on.
+ */
+export function* walkDirectory(
+  dir: DirectoryConfig, syscheck: SyscheckConfig, all: readonly DirectoryConfig[], log?: Logger,
+): Generator<WalkedFile> {
   const stack: { p: string; depth: number }[] = [{ p: dir.path, depth: -1 }];
   const seenDirs = new Set<string>();
   while (stack.length) {
@@ -102,7 +152,8 @@ export function* walkDirectory(dir: DirectoryConfig, syscheck: SyscheckConfig, a
         if (!dir.followSymbolicLink) continue;
         st = fs.statSync(p, { bigint: true });
       }
-    } catch {
+    } catch (e) {
+      if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(p)}' due to ${errnoText(e)}.`);
       continue;
     }
     if (st.isFile()) {
@@ -116,12 +167,28 @@ export function* walkDirectory(dir: DirectoryConfig, syscheck: SyscheckConfig, a
     const key = `${st.dev}:${st.ino}`; // symlink loops
     if (seenDirs.has(key) || skippedFilesystem(p, syscheck)) continue;
     seenDirs.add(key);
-    let names: string[];
+    let names: Buffer[];
     try {
-      names = fs.readdirSync(p);
-    } catch {
+      // as bytes: a 'utf8' listing turns every invalid byte into U+FFFD, a name that does not exist
+      names = fs.readdirSync(p, { encoding: 'buffer' });
+    } catch (e) {
+      if (!vanished(e)) log?.warn(`(6922): Cannot open '${printablePath(p)}' due to ${errnoText(e)}.`);
       continue;
     }
-    for (const name of names.sort().reverse()) stack.push({ p: path.join(p, name), depth: depth + 1 });
+    const children: string[] = [];
+    for (const name of names) {
+      if (!isUtf8(name)) {
+        const shown = printablePath(Buffer.concat([Buffer.from(path.join(p, '/')), name]));
+        log?.warn(`(6955): Ignoring file '${shown}' due to unsupported name (non-UTF8).`);
+        continue;
+      }
+      const child = path.join(p, name.toString('utf8'));
+      if (Buffer.byteLength(child) >= PATH_MAX) {
+        log?.warn(`(6720): The path '${printablePath(child)}' is too long. The maximum length is ${PATH_MAX - 1} bytes.`);
+        continue;
+      }
+      children.push(child);
+    }
+    for (const child of children.sort().reverse()) stack.push({ p: child, depth: depth + 1 });
   }
 }
