@@ -99,7 +99,7 @@ export class FimEngine {
     const dirs = this.dirs;
     for (const dir of dirs) {
       if (only && !only.includes(dir.path)) continue;
-      for (const f of walkDirectory(dir, syscheck, dirs)) {
+      for (const f of walkDirectory(dir, syscheck, dirs, log)) {
         if (configFor(f.path, dirs) !== dir) continue;
         summary.files++;
         const change = await this.check(f.path, f.stat, dir, 'scheduled', 'scan', undefined, report, scanId);
