@@ -1,7 +1,7 @@
 // Capture benchmark (a benchmark, not a test): a C load generator unlinks N files as fast as it
 // can; the same BPF object, in the attach mode this kernel allows, is consumed (a) by a minimal
-// C libbpf reader and (b) by the agent's own TypeScript path (loader + ring-buffer worker +
-// decoder). Reported: events/s delivered and drops for each, their ratio, and the unlink rate
+// C libbpf reader and (b) by the agent's own path up to the FIM engine (Capture: loader,
+// ring-buffer worker, decoder, routing to the monitored trees). Reported: events/s delivered and drops for each, their ratio, and the unlink rate
 // with each attached against none (kernel overhead). Runs as root.
 //
 //   node dist/bench/capture.js [--files N] [--workers W] [--rounds R]
@@ -11,19 +11,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeEvent, kernelDevice } from '../src/bpf/event.js';
+import type { CaptureEvent } from '../src/bpf/event.js';
 import { readVmlinuxBtf, resolveRenameAbi, resolveUnlinkDentryArg } from '../src/bpf/kernel.js';
-import { AttachMode, DEFAULT_OBJECT, FimPrograms } from '../src/bpf/loader.js';
-import { RingBufferReader } from '../src/bpf/ringbuf.js';
+import { AttachMode, DEFAULT_OBJECT } from '../src/bpf/loader.js';
 import { Capture } from '../src/capture.js';
 import { MemoryLogger } from '../src/log.js';
+import { arg, median, report, runMain } from './common.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SRC = path.resolve(HERE, '../../bench/capture');
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const FILES = arg('files', 200_000);
 const WORKERS = arg('workers', 1);
 const ROUNDS = arg('rounds', 3);
@@ -67,29 +63,23 @@ async function withCReader(bin: string, mode: AttachMode, rodata: string[], dir:
   return { storm: s, ...result };
 }
 
-async function withAgentReader(mode: AttachMode, unlinkArg: 2 | 3, renamedata: boolean, dir: string, storm: () => Promise<Storm>) {
+/** The agent's path up to the FIM engine: Capture (loader, ring-buffer worker, decoder, routing). */
+async function withAgentCapture(mode: AttachMode, dir: string, selfTestDir: string, storm: () => Promise<Storm>) {
   fs.mkdirSync(dir, { recursive: true });
-  const programs = FimPrograms.load({ mode, unlinkDentryArg: unlinkArg, renameUsesRenamedata: renamedata });
-  const st = fs.statSync(dir, { bigint: true });
-  programs.setAnchor(kernelDevice(st.dev), st.ino, 1);
-  const reader = new RingBufferReader(programs.eventsFd);
+  const capture = await Capture.start({ dirs: [dir], selfTestDir, log: new MemoryLogger(), modes: [mode] });
+  if (capture.mode !== mode) throw new Error(`capture started in ${capture.mode} mode, not ${mode}`);
   let events = 0;
-  reader.on('batch', (b) =>
-    b.forEach((rec) => {
-      const e = decodeEvent(rec, () => dir);
-      if (e.op === 'delete' && e.who?.comm === STORM_COMM) events++;
-    }),
-  );
-  await reader.start();
+  let drops = 0;
+  capture.on('events', (evs: CaptureEvent[]) => {
+    for (const e of evs) if (e.op === 'delete') events++;
+  });
+  capture.on('drops', (n: number) => (drops += n));
   const s = await storm();
-  await new Promise((r) => setTimeout(r, 500));
-  await reader.stop();
-  const drops = Number(programs.drops());
-  programs.close();
+  await new Promise((r) => setTimeout(r, 1500)); // the drop counter is read once a second
+  await capture.stop();
   return { storm: s, events, drops };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the capture benchmark loads BPF programs: run it as root');
@@ -111,7 +101,7 @@ async function main(): Promise<void> {
       // interleaved so drifts in the machine's speed hit all three alike
       const none = await runStorm(bins.storm, dir);
       const c = await withCReader(bins.reader, mode, rodata, dir, () => runStorm(bins.storm, dir));
-      const js = await withAgentReader(mode, unlinkArg, renamedata, dir, () => runStorm(bins.storm, dir));
+      const js = await withAgentCapture(mode, dir, path.join(tmp, 'selftest'), () => runStorm(bins.storm, dir));
       const rate = (s: Storm) => s.unlinks / s.seconds;
       rows.push({ none: rate(none), c: rate(c.storm), js: rate(js.storm), cEvents: c.events / c.storm.seconds, jsEvents: js.events / js.storm.seconds, cDrops: c.drops, jsDrops: js.drops });
       console.error(`round ${r + 1}: no BPF ${rate(none).toFixed(0)}/s · C reader ${c.events}/${FILES} events, ${c.drops} drops · agent ${js.events}/${FILES} events, ${js.drops} drops`);
@@ -132,15 +122,16 @@ async function main(): Promise<void> {
       ratio_agent_vs_c_reader: Number(median(rows.map((x) => x.jsEvents / x.cEvents)).toFixed(3)),
       ratio_unlink_rate_agent_vs_no_bpf: Number(median(rows.map((x) => x.js / x.none)).toFixed(3)),
     };
-    console.log(`capture (${mode}, ${FILES} unlinks x ${ROUNDS}): agent delivers ${result.events_per_s_agent} events/s vs C reader ${result.events_per_s_c_reader} events/s = ${result.ratio_agent_vs_c_reader}x; drops agent ${result.drops_agent}, C ${result.drops_c_reader}; unlink rate with agent ${result.ratio_unlink_rate_agent_vs_no_bpf}x of no BPF`);
-    console.log(JSON.stringify(result));
+    report(
+      `capture (${mode}, ${FILES} unlinks x ${ROUNDS}): agent delivers ${result.events_per_s_agent} deletions/s to the FIM engine vs C reader ` +
+        `${result.events_per_s_c_reader} events/s = ${result.ratio_agent_vs_c_reader}x; drops agent ${result.drops_agent}, C ${result.drops_c_reader}; ` +
+        `unlink rate with agent ${result.ratio_unlink_rate_agent_vs_no_bpf}x of no BPF`,
+      result,
+    );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(shm, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

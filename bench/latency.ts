@@ -5,6 +5,7 @@
 // and the FIM engine. Times are CLOCK_REALTIME in ms on one machine.
 //
 //   node dist/bench/latency.js [--rate R] [--seconds S]
+//   BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node dist/bench/latency.js   (profile the agent)
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -86,12 +87,13 @@ async function main(): Promise<void> {
 </ossec_config>`,
   );
   let output = '';
-  const agent: ChildProcess = spawn(process.execPath, [CLI, '-c', conf, '--home', home, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const agent: ChildProcess = spawn(process.execPath, [...(process.env['BENCH_AGENT_NODE_ARGS']?.split(' ') ?? []), CLI, '-c', conf, '--home', home, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
   agent.stdout!.on('data', (d) => (output += d));
   agent.stderr!.on('data', (d) => (output += d));
   try {
     await waitFor('the agent connected and its first scan', () => /scan ended/.test(output) && /Connected to the server/.test(output), 120_000);
     const mode = /Real-time capture mode: (\w+)/.exec(output)?.[1] ?? 'unknown';
+    if (mode === 'inotify') console.error(output.split('\n').filter((l) => /kprobe|fentry|tracepoint/.test(l)).join('\n'));
     // The first integrity sync sends the manager every file's state: measure once it is done.
     let last = -1;
     await waitFor('the first integrity sync', async () => {
