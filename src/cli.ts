@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // wazuh-bpf-agent command line. Exit codes (also in README):
-//   0 success · 1 unexpected failure · 2 bad configuration or usage · 3 no key (enrollment failed
-//   or disabled)
+//   0 success · 1 unexpected failure · 2 bad configuration or usage (an unsafe ossec.conf or home
+//   included) · 3 no usable key (enrollment failed or disabled, client.keys or the enrollment
+//   password file malformed or unsafe)
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,8 +16,9 @@ import type { AgentConfig } from './config/types.js';
 import { readHostInfo } from './host.js';
 import { Logger, createLogger } from './log.js';
 import { DEFAULT_HOME, agentPaths } from './paths.js';
+import { UnsafePathError, secureHome } from './security.js';
 import { EnrollmentError } from './wazuh/enroll.js';
-import { readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import { KeysError, readAgentKey, writeAgentKey } from './wazuh/keys.js';
 import { DEFAULT_REPORTED_VERSION } from './wazuh/messages.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, noKey: 3 } as const;
@@ -39,8 +41,11 @@ function defaultConfigPath(): string {
 
 function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: AgentConfig } {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
-  const log = createLogger({ logDir: agentPaths(opts.home).logsDir, json: opts.jsonLogs, debug: opts.debug });
   const config = loadAgentConfig(opts.config ?? defaultConfigPath());
+  const paths = agentPaths(opts.home);
+  const homeNarrowed = secureHome(paths.home);
+  const log = createLogger({ logDir: paths.logsDir, json: opts.jsonLogs, debug: opts.debug });
+  if (homeNarrowed) log.warn(homeNarrowed);
   for (const w of config.warnings) log.warn(w);
   return { opts, log, config };
 }
@@ -194,11 +199,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.config;
     const line = (tag: string, msg: string) => process.stderr.write(`wazuh-bpf-agent: ${tag}: ${msg}\n`);
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof UnsafePathError) {
       line('ERROR', e.message);
       return EXIT.config;
     }
-    if (e instanceof NoKeyError || e instanceof EnrollmentError) {
+    if (e instanceof NoKeyError || e instanceof EnrollmentError || e instanceof KeysError) {
       line('ERROR', e.message);
       return EXIT.noKey;
     }
