@@ -281,6 +281,69 @@ export function probeLockdown(): Lockdown {
   return { mode, reason: mode ? `${mode}: ${effect[mode] ?? 'unknown level'}` : `cannot read ${file}` };
 }
 
+/** RLIMIT_MEMLOCK's soft limit in bytes from /proc/<pid>/limits text; undefined when unlimited. */
+export function parseMemlockLimit(limits: string): number | undefined {
+  const m = /^Max locked memory\s+(\S+)/m.exec(limits);
+  if (!m) throw new Error('no "Max locked memory" line in /proc/self/limits');
+  return m[1] === 'unlimited' ? undefined : Number(m[1]);
+}
+
+/** What the kernel may have refused a BPF load (EPERM) or perf event attach (EACCES) for. */
+export interface RefusalFacts {
+  /** RLIMIT_MEMLOCK in bytes; undefined when unlimited. */
+  memlockBytes: number | undefined;
+  /** BPF memory charged to the memory cgroup (5.11+) rather than to RLIMIT_MEMLOCK. */
+  memcgAccounting: boolean;
+  /** /proc/sys/kernel/perf_event_paranoid. */
+  perfEventParanoid: number | undefined;
+  capSysAdmin: boolean;
+  lockdown: Lockdown;
+}
+
+/**
+ * The likely cause of a refused load or attach, from what the agent can see. Measured on Debian
+ * 11's 5.10 with CAP_BPF+CAP_PERFMON only: every load fails with EPERM under the default 64 KiB
+ * RLIMIT_MEMLOCK (libbpf can raise it only with CAP_SYS_RESOURCE); and on Debian's 5.10 and 6.1,
+ * whose perf_event_paranoid defaults to 3 (a Debian patch: perf events then need
+ * CAP_SYS_ADMIN), kprobe and tracepoint attachment fails with EACCES while fentry works.
+ */
+export function explainBpfRefusal(reason: string, f: RefusalFacts): string | undefined {
+  if (/EPERM/.test(reason)) {
+    if (!f.memcgAccounting && f.memlockBytes !== undefined) {
+      return `RLIMIT_MEMLOCK is ${f.memlockBytes} bytes and this kernel (before 5.11) charges BPF maps to it: ` +
+        'start the agent with LimitMEMLOCK=infinity (systemd) or ulimit -l unlimited, or grant CAP_SYS_RESOURCE';
+    }
+    return `kernel lockdown: ${f.lockdown.reason}`;
+  }
+  if (/EACCES/.test(reason) && !f.capSysAdmin && f.perfEventParanoid !== undefined && f.perfEventParanoid > 2) {
+    return `kernel.perf_event_paranoid is ${f.perfEventParanoid}: this kernel allows perf events (kprobes, tracepoints) only ` +
+      'with CAP_SYS_ADMIN; set it to 2 (sysctl) for CAP_PERFMON to suffice';
+  }
+  return undefined;
+}
+
+/** The facts explainBpfRefusal weighs, read from this process and kernel. */
+export function readRefusalFacts(): RefusalFacts {
+  const btf = readVmlinuxBtf().btf;
+  // libbpf's own test for memcg accounting: the helper that came with it in 5.11
+  const memcgAccounting = btf
+    ? btf.enumValue('bpf_func_id', 'BPF_FUNC_ktime_get_coarse_ns') !== undefined
+    : releaseRule(os.release(), 5, 11).since;
+  let perfEventParanoid: number | undefined;
+  try {
+    perfEventParanoid = Number(fs.readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim());
+  } catch {
+    perfEventParanoid = undefined;
+  }
+  return {
+    memlockBytes: parseMemlockLimit(fs.readFileSync('/proc/self/limits', 'utf8')),
+    memcgAccounting,
+    perfEventParanoid,
+    capSysAdmin: probePrivileges().capSysAdmin,
+    lockdown: probeLockdown(),
+  };
+}
+
 /** Active LSMs in order (/sys/kernel/security/lsm, Linux 4.15); [] when securityfs is not mounted. */
 export function readLsms(): string[] {
   try {

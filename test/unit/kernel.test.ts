@@ -7,11 +7,14 @@ import zlib from 'node:zlib';
 import { parseBtf } from '../../src/bpf/btf.js';
 import {
   KernelReport,
+  RefusalFacts,
   decodeCapabilities,
+  explainBpfRefusal,
   ensureTracefs,
   fentryPreconditions,
   parseKernelRelease,
   parseLockdown,
+  parseMemlockLimit,
   probeKernel,
   probePrivileges,
   readVmlinuxBtf,
@@ -194,6 +197,30 @@ describe('kernel', () => {
       expect(missing('0000000000280002')).to.deep.equal([]);
       expect(missing('0000000000000000')).to.deep.equal(['CAP_BPF', 'CAP_PERFMON', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE']);
       expect(() => probePrivileges('Name:\tnode\n')).to.throw(/no CapEff/);
+    });
+
+    it('reads RLIMIT_MEMLOCK from /proc/self/limits', () => {
+      const limits = (v: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         ${v}\n`;
+      expect(parseMemlockLimit(limits('65536                65536                bytes'))).to.equal(65536);
+      expect(parseMemlockLimit(limits('unlimited            unlimited            bytes'))).to.equal(undefined);
+      expect(() => parseMemlockLimit('Max open files 1024 1024 files\n')).to.throw(/Max locked memory/);
+    });
+
+    it('explains a refused load or attach: memlock before 5.11, perf_event_paranoid 3, else lockdown', () => {
+      const facts: RefusalFacts = {
+        memlockBytes: 65536, memcgAccounting: false, perfEventParanoid: 3, capSysAdmin: false, lockdown: { mode: 'none', reason: 'none: no restriction' },
+      };
+      const load = 'fentry: load failed: bpf_object__load: Operation not permitted (EPERM)';
+      const attach = 'kprobe: attach failed: kprobe_vfs_unlink: bpf_program__attach: Permission denied (EACCES)';
+      expect(explainBpfRefusal(load, facts)).to.equal('RLIMIT_MEMLOCK is 65536 bytes and this kernel (before 5.11) charges BPF maps to it: ' +
+        'start the agent with LimitMEMLOCK=infinity (systemd) or ulimit -l unlimited, or grant CAP_SYS_RESOURCE');
+      expect(explainBpfRefusal(load, { ...facts, memlockBytes: undefined })).to.equal('kernel lockdown: none: no restriction');
+      expect(explainBpfRefusal(load, { ...facts, memcgAccounting: true })).to.equal('kernel lockdown: none: no restriction');
+      expect(explainBpfRefusal(attach, facts)).to.equal('kernel.perf_event_paranoid is 3: this kernel allows perf events (kprobes, tracepoints) ' +
+        'only with CAP_SYS_ADMIN; set it to 2 (sysctl) for CAP_PERFMON to suffice');
+      expect(explainBpfRefusal(attach, { ...facts, perfEventParanoid: 2 })).to.equal(undefined);
+      expect(explainBpfRefusal(attach, { ...facts, capSysAdmin: true })).to.equal(undefined);
+      expect(explainBpfRefusal('no kprobe PMU', facts)).to.equal(undefined);
     });
 
     it('reads the active lockdown level', () => {
