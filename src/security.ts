@@ -83,17 +83,21 @@ function narrowed(mode: number, allowed: number): number {
 
 /**
  * Makes `dir` (and missing parents) a directory owned by the running user whose mode grants
- * nothing beyond `mode`; an existing wider one is narrowed. Returns the previous mode when it
- * narrowed one, for the caller to log. Throws UnsafePathError for a symlink, a non-directory,
- * or a directory owned by another user (the agent could not keep it private).
+ * nothing beyond `mode`; an existing wider one is narrowed. A symbolic link counts as what it
+ * points to (a home moved to another disk). Returns the previous mode when it narrowed one, for
+ * the caller to log. Throws UnsafePathError for a non-directory, or a directory owned by another
+ * user (the agent could not keep it private).
  */
 function ensureOwnDir(dir: string, mode: number): number | undefined {
-  fs.mkdirSync(dir, { recursive: true, mode });
-  const st = fs.lstatSync(dir);
-  const uid = effectiveUid();
-  if (!st.isDirectory()) {
-    throw new UnsafePathError(dir, `Unsafe path '${dir}': not a directory${st.isSymbolicLink() ? ' (a symbolic link)' : ''}; refusing to use it.`);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode });
+  } catch (e) {
+    // something else is there: said below
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
+  const st = fs.statSync(dir);
+  const uid = effectiveUid();
+  if (!st.isDirectory()) throw new UnsafePathError(dir, `Unsafe path '${dir}': not a directory; refusing to use it.`);
   if (st.uid !== uid) {
     throw new UnsafePathError(
       dir,

@@ -119,6 +119,13 @@ describe('security (command line)', function () {
       expect(fs.statSync(home).mode & 0o777).to.equal(0o750);
     });
 
+    it('a file where the home should be: exit 2', async () => {
+      fs.writeFileSync(home, '');
+      const r = await runCli(['-c', conf, '--home', home, 'enroll']);
+      expect(r.code).to.equal(2);
+      expect(finalError(r.stderr)).to.equal(`wazuh-bpf-agent: ERROR: Unsafe path '${home}': not a directory; refusing to use it.`);
+    });
+
     it("another user's home: exit 2, nothing created in it", async function () {
       if (!root) this.skip();
       fs.mkdirSync(home, { mode: 0o750 });

@@ -143,13 +143,15 @@ describe('security', () => {
       expect(modeOf(spool)).to.equal(0o700);
     });
 
-    it('ensurePrivateDir refuses a symbolic link, a file, and a directory of another user', function () {
+    it('ensurePrivateDir follows a symbolic link to its directory; refuses a file, and a directory of another user', function () {
       const real = path.join(dir, 'real');
-      fs.mkdirSync(real);
+      fs.mkdirSync(real, { mode: 0o755 });
       fs.symlinkSync(real, path.join(dir, 'link'));
-      expect(() => ensurePrivateDir(path.join(dir, 'link'))).to.throw(UnsafePathError, /not a directory \(a symbolic link\)/);
-      fs.writeFileSync(path.join(dir, 'file'), '');
-      expect(() => ensurePrivateDir(path.join(dir, 'file'))).to.throw(/EEXIST|not a directory/);
+      ensurePrivateDir(path.join(dir, 'link'));
+      expect(modeOf(real)).to.equal(0o700);
+      const file = path.join(dir, 'file');
+      fs.writeFileSync(file, '');
+      expect(() => ensurePrivateDir(file)).to.throw(UnsafePathError, `Unsafe path '${file}': not a directory; refusing to use it.`);
       if (!root) return;
       fs.chownSync(real, 65534, 65534);
       expect(() => ensurePrivateDir(real)).to.throw(UnsafePathError,
