@@ -7,7 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ArgChoice, KernelReport, RenameChoice, probeKernel } from './bpf/kernel.js';
+import { ArgChoice, KernelReport, RenameChoice, probeKernel, probePrivileges } from './bpf/kernel.js';
 import { Capture } from './capture.js';
 import { Agent, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';
@@ -54,6 +54,9 @@ async function runAgent(cmd: Command): Promise<number> {
   const { opts, log, config } = context(cmd);
   const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo(), unlinkDentryArg: opts.unlinkDentryArg });
   log.info(`Started (pid: ${process.pid}). Configuration: ${config.file}. State: ${agent.paths.home}.`);
+  if (!config.syscheck.disabled) {
+    for (const gap of probePrivileges().missing) log.warn(`Capability ${gap.capability} is not effective: ${gap.effect}.`);
+  }
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -108,7 +111,8 @@ async function probeCommand(cmd: Command, cmdOpts: { json?: boolean }): Promise<
   return EXIT.ok;
 }
 
-interface ProbeReport {
+/** `probe --json`'s output. */
+export interface ProbeReport {
   kernel: KernelReport;
   capture: { mode: string; unlinkDentryArg: ArgChoice | undefined; rename: RenameChoice | undefined; attempts: { mode: string; ok: boolean; reason: string }[] };
 }
@@ -126,6 +130,8 @@ function formatProbe(r: ProbeReport): string {
     `syscall tracepoints:   ${yes(k.tracepoints)}`,
     `ring buffer:           ${yes(k.ringbuf)}`,
     `LSMs:                  ${k.lsm.join(',') || 'unknown'}`,
+    `privileges:            ${yes(k.privileges)}`,
+    ...k.privileges.missing.map((g) => `  missing ${g.capability}: ${g.effect}`),
     `capture mode:          ${r.capture.mode}`,
     ...r.capture.attempts.map((a) => `  ${a.ok ? 'ok  ' : 'fail'} ${a.mode}: ${a.reason}`),
     '',
