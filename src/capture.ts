@@ -8,7 +8,10 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureEvent, EventDecodeError, FimOp, decodeEvent } from './bpf/event.js';
-import { ArgChoice, RenameChoice, ensureTracefs, probeKprobes, probeLockdown, probePrivileges, readVmlinuxBtf, resolveRenameAbi, resolveUnlinkDentryArg } from './bpf/kernel.js';
+import {
+  ArgChoice, RenameChoice, ensureTracefs, explainBpfRefusal, probeKprobes, probePrivileges, readRefusalFacts, readVmlinuxBtf, resolveRenameAbi,
+  resolveUnlinkDentryArg,
+} from './bpf/kernel.js';
 import { AttachMode, CaptureLoadError, FimPrograms } from './bpf/loader.js';
 import { RingBufferReader } from './bpf/ringbuf.js';
 import { InotifySource } from './inotify.js';
@@ -124,9 +127,9 @@ export class Capture extends EventEmitter<CaptureEvents> {
       source = mode === 'inotify' ? await this.startInotify() : await this.startBpf(mode);
     } catch (e) {
       const reason = (e as Error).message;
-      // root yet EPERM: a policy refused BPF; say which one we can see
-      const policy = /EPERM/.test(reason) ? ` (kernel lockdown: ${probeLockdown().reason})` : '';
-      return { mode, ok: false, reason: reason + policy };
+      // privileged yet refused: say which limit or policy we can see
+      const hint = explainBpfRefusal(reason, readRefusalFacts());
+      return { mode, ok: false, reason: hint ? `${reason} (${hint})` : reason };
     }
     this.source = source;
     const failure = await this.selfTest(mode);

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // wazuh-bpf-agent command line. Exit codes (also in README):
-//   0 success · 1 unexpected failure · 2 bad configuration or usage · 3 no key (enrollment failed
-//   or disabled)
+//   0 success · 1 unexpected failure · 2 bad configuration or usage (an unsafe ossec.conf or home
+//   included) · 3 no usable key (enrollment failed or disabled, client.keys or the enrollment
+//   password file malformed or unsafe)
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ArgChoice, KernelReport, RenameChoice, probeKernel } from './bpf/kernel.js';
+import { ArgChoice, KernelReport, RenameChoice, probeKernel, probePrivileges } from './bpf/kernel.js';
 import { Capture } from './capture.js';
 import { Agent, DEFAULT_SPOOL_BYTES, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';
@@ -15,8 +16,9 @@ import type { AgentConfig } from './config/types.js';
 import { readHostInfo } from './host.js';
 import { Logger, createLogger } from './log.js';
 import { DEFAULT_HOME, agentPaths } from './paths.js';
+import { UnsafePathError, secureHome } from './security.js';
 import { EnrollmentError } from './wazuh/enroll.js';
-import { readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import { KeysError, readAgentKey, writeAgentKey } from './wazuh/keys.js';
 import { DEFAULT_REPORTED_VERSION } from './wazuh/messages.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, noKey: 3 } as const;
@@ -40,8 +42,11 @@ function defaultConfigPath(): string {
 
 function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: AgentConfig } {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
-  const log = createLogger({ logDir: agentPaths(opts.home).logsDir, json: opts.jsonLogs, debug: opts.debug });
   const config = loadAgentConfig(opts.config ?? defaultConfigPath());
+  const paths = agentPaths(opts.home);
+  const homeNarrowed = secureHome(paths.home);
+  const log = createLogger({ logDir: paths.logsDir, json: opts.jsonLogs, debug: opts.debug });
+  if (homeNarrowed) log.warn(homeNarrowed);
   for (const w of config.warnings) log.warn(w);
   return { opts, log, config };
 }
@@ -52,6 +57,9 @@ async function runAgent(cmd: Command): Promise<number> {
     spoolMaxBytes: opts.spoolSize * (1 << 20),
   });
   log.info(`Started (pid: ${process.pid}). Configuration: ${config.file}. State: ${agent.paths.home}.`);
+  if (!config.syscheck.disabled) {
+    for (const gap of probePrivileges().missing) log.warn(`Capability ${gap.capability} is not effective: ${gap.effect}.`);
+  }
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -106,7 +114,8 @@ async function probeCommand(cmd: Command, cmdOpts: { json?: boolean }): Promise<
   return EXIT.ok;
 }
 
-interface ProbeReport {
+/** `probe --json`'s output. */
+export interface ProbeReport {
   kernel: KernelReport;
   capture: { mode: string; unlinkDentryArg: ArgChoice | undefined; rename: RenameChoice | undefined; attempts: { mode: string; ok: boolean; reason: string }[] };
 }
@@ -124,6 +133,8 @@ function formatProbe(r: ProbeReport): string {
     `syscall tracepoints:   ${yes(k.tracepoints)}`,
     `ring buffer:           ${yes(k.ringbuf)}`,
     `LSMs:                  ${k.lsm.join(',') || 'unknown'}`,
+    `privileges:            ${yes(k.privileges)}`,
+    ...k.privileges.missing.map((g) => `  missing ${g.capability}: ${g.effect}`),
     `capture mode:          ${r.capture.mode}`,
     ...r.capture.attempts.map((a) => `  ${a.ok ? 'ok  ' : 'fail'} ${a.mode}: ${a.reason}`),
     '',
@@ -206,11 +217,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.config;
     const line = (tag: string, msg: string) => process.stderr.write(`wazuh-bpf-agent: ${tag}: ${msg}\n`);
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof UnsafePathError) {
       line('ERROR', e.message);
       return EXIT.config;
     }
-    if (e instanceof NoKeyError || e instanceof EnrollmentError) {
+    if (e instanceof NoKeyError || e instanceof EnrollmentError || e instanceof KeysError) {
       line('ERROR', e.message);
       return EXIT.noKey;
     }

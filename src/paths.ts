@@ -1,4 +1,8 @@
 // Where the agent keeps its state under --home, laid out like a Wazuh agent's /var/ossec.
+// Nothing here is open to other users: the CLI makes the home 0750 and the agent's own before
+// anything else (security.ts, secureHome); each module creates its directory 0750, or 0700 when
+// only the agent's user may enter (self-test, diff scratch, spool: ensurePrivateDir), and its
+// secrets 0640 (client.keys, counters) or 0600 (FIM database, diff copies).
 import path from 'node:path';
 
 export const DEFAULT_HOME = '/var/lib/wazuh-bpf-agent';

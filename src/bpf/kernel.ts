@@ -143,16 +143,41 @@ export function readVmlinuxBtf(path = VMLINUX_BTF): VmlinuxBtf {
   }
 }
 
+/**
+ * Whether `p` exists, by stat(2). fs.existsSync asks access(2), which checks with the real uid
+ * and, for a non-root user, without capabilities: an agent user holding CAP_DAC_READ_SEARCH
+ * would find tracefs (0700 root) empty and take the syscall tracepoints for missing.
+ */
+export function pathExists(p: string): boolean {
+  return statErrorCode(p) === undefined;
+}
+
+/** stat(2)'s error code for `p` ('ENOENT', 'EACCES', ...); undefined when it exists. */
+function statErrorCode(p: string): string | undefined {
+  try {
+    fs.statSync(p);
+    return undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  }
+}
+
+/** tracefs is mounted but this process may not enter it (current kernels mount it 0700 root). */
+function tracefsDenied(): Probe | undefined {
+  if (statErrorCode(`${TRACEFS}/events`) !== 'EACCES') return undefined;
+  return { ok: false, reason: `${TRACEFS} is not accessible (EACCES): tracefs is root-only, so the agent's user needs CAP_DAC_READ_SEARCH` };
+}
+
 /** Where tracefs is mounted (its `events` directory is visible), if anywhere we look. */
 function tracefsDir(): string | undefined {
-  return [TRACEFS, DEBUGFS_TRACING].find((dir) => fs.existsSync(`${dir}/events`));
+  return [TRACEFS, DEBUGFS_TRACING].find((dir) => pathExists(`${dir}/events`));
 }
 
 export function probeKprobes(): Probe {
-  if (fs.existsSync(KPROBE_PMU_TYPE)) return { ok: true, reason: `kprobe PMU present (${KPROBE_PMU_TYPE})` };
+  if (pathExists(KPROBE_PMU_TYPE)) return { ok: true, reason: `kprobe PMU present (${KPROBE_PMU_TYPE})` };
   const tracing = tracefsDir();
-  if (tracing && fs.existsSync(`${tracing}/kprobe_events`)) return { ok: true, reason: `legacy ${tracing}/kprobe_events present (no kprobe PMU)` };
-  const unchecked = tracing ? '' : '; tracefs not mounted, kprobe_events not checked';
+  if (tracing && pathExists(`${tracing}/kprobe_events`)) return { ok: true, reason: `legacy ${tracing}/kprobe_events present (no kprobe PMU)` };
+  const unchecked = tracing ? '' : `; tracefs ${tracefsDenied() ? 'not accessible' : 'not mounted'}, kprobe_events not checked`;
   return { ok: false, reason: `no kprobe PMU (${KPROBE_PMU_TYPE}): kernel built without CONFIG_KPROBES/CONFIG_KPROBE_EVENTS${unchecked}` };
 }
 
@@ -181,25 +206,32 @@ export function fentryPreconditions(btfPresent: boolean, release: string, machin
 /** The syscall tracepoints the tracepoint mode attaches to (CONFIG_FTRACE_SYSCALLS), where tracefs shows them. */
 export function probeTracepoints(): Probe {
   const tracing = tracefsDir();
-  if (!tracing) return { ok: false, reason: `tracefs is not mounted (ensureTracefs() mounts it at ${TRACEFS})` };
+  if (!tracing) return tracefsDenied() ?? { ok: false, reason: `tracefs is not mounted (ensureTracefs() mounts it at ${TRACEFS})` };
   const tp = `${tracing}/events/syscalls/sys_enter_unlinkat`;
-  return fs.existsSync(tp)
+  return pathExists(tp)
     ? { ok: true, reason: `${tp} present` }
     : { ok: false, reason: `no ${tp}: kernel built without CONFIG_FTRACE_SYSCALLS` };
 }
 
 /**
  * Mounts tracefs at /sys/kernel/tracing unless it is already there: libbpf and the loader look
- * for tracepoints there first. Needs root; the mount point exists whenever the kernel has tracefs.
+ * for tracepoints there first. Needs CAP_SYS_ADMIN, which the agent's minimal capability set
+ * leaves out; the mount point exists whenever the kernel has tracefs.
  */
 export function ensureTracefs(): Probe & { mounted: boolean } {
-  if (fs.existsSync(`${TRACEFS}/events`)) return { ok: true, mounted: false, reason: `tracefs already mounted at ${TRACEFS}` };
-  if (!fs.existsSync(TRACEFS)) return { ok: false, mounted: false, reason: `no ${TRACEFS}: kernel without tracefs (CONFIG_TRACING off, or older than 4.1)` };
+  if (pathExists(`${TRACEFS}/events`)) return { ok: true, mounted: false, reason: `tracefs already mounted at ${TRACEFS}` };
+  const denied = tracefsDenied();
+  if (denied) return { ...denied, mounted: false };
+  if (!pathExists(TRACEFS)) return { ok: false, mounted: false, reason: `no ${TRACEFS}: kernel without tracefs (CONFIG_TRACING off, or older than 4.1)` };
   try {
     execFileSync('mount', ['-t', 'tracefs', 'tracefs', TRACEFS], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
-    return { ok: false, mounted: false, reason: `mount -t tracefs tracefs ${TRACEFS} failed: ${stderr || (e as Error).message}` };
+    return {
+      ok: false,
+      mounted: false,
+      reason: `mount -t tracefs tracefs ${TRACEFS} failed: ${stderr || (e as Error).message} (mounting needs CAP_SYS_ADMIN: mount it at boot, as systemd's sys-kernel-tracing.mount does)`,
+    };
   }
   return { ok: true, mounted: true, reason: `mounted tracefs at ${TRACEFS}` };
 }
@@ -238,8 +270,8 @@ export interface Lockdown {
 export function probeLockdown(): Lockdown {
   const file = `${SECURITYFS}/lockdown`;
   // securityfs always has `lsm` (4.15+) once mounted; the bare mount point is an empty directory.
-  if (!fs.existsSync(`${SECURITYFS}/lsm`)) return { reason: `securityfs not mounted at ${SECURITYFS}; lockdown unknown` };
-  if (!fs.existsSync(file)) return { mode: 'none', reason: `no ${file}: kernel without the lockdown LSM` };
+  if (!pathExists(`${SECURITYFS}/lsm`)) return { reason: `securityfs not mounted at ${SECURITYFS}; lockdown unknown` };
+  if (!pathExists(file)) return { mode: 'none', reason: `no ${file}: kernel without the lockdown LSM` };
   const mode = parseLockdown(fs.readFileSync(file, 'utf8'));
   const effect: Record<string, string> = {
     none: 'no restriction',
@@ -247,6 +279,69 @@ export function probeLockdown(): Lockdown {
     confidentiality: 'kprobes, tracefs, perf and bpf_probe_read_kernel refused',
   };
   return { mode, reason: mode ? `${mode}: ${effect[mode] ?? 'unknown level'}` : `cannot read ${file}` };
+}
+
+/** RLIMIT_MEMLOCK's soft limit in bytes from /proc/<pid>/limits text; undefined when unlimited. */
+export function parseMemlockLimit(limits: string): number | undefined {
+  const m = /^Max locked memory\s+(\S+)/m.exec(limits);
+  if (!m) throw new Error('no "Max locked memory" line in /proc/self/limits');
+  return m[1] === 'unlimited' ? undefined : Number(m[1]);
+}
+
+/** What the kernel may have refused a BPF load (EPERM) or perf event attach (EACCES) for. */
+export interface RefusalFacts {
+  /** RLIMIT_MEMLOCK in bytes; undefined when unlimited. */
+  memlockBytes: number | undefined;
+  /** BPF memory charged to the memory cgroup (5.11+) rather than to RLIMIT_MEMLOCK. */
+  memcgAccounting: boolean;
+  /** /proc/sys/kernel/perf_event_paranoid. */
+  perfEventParanoid: number | undefined;
+  capSysAdmin: boolean;
+  lockdown: Lockdown;
+}
+
+/**
+ * The likely cause of a refused load or attach, from what the agent can see. Measured on Debian
+ * 11's 5.10 with CAP_BPF+CAP_PERFMON only: every load fails with EPERM under the default 64 KiB
+ * RLIMIT_MEMLOCK (libbpf can raise it only with CAP_SYS_RESOURCE); and on Debian's 5.10 and 6.1,
+ * whose perf_event_paranoid defaults to 3 (a Debian patch: perf events then need
+ * CAP_SYS_ADMIN), kprobe and tracepoint attachment fails with EACCES while fentry works.
+ */
+export function explainBpfRefusal(reason: string, f: RefusalFacts): string | undefined {
+  if (/EPERM/.test(reason)) {
+    if (!f.memcgAccounting && f.memlockBytes !== undefined) {
+      return `RLIMIT_MEMLOCK is ${f.memlockBytes} bytes and this kernel (before 5.11) charges BPF maps to it: ` +
+        'start the agent with LimitMEMLOCK=infinity (systemd) or ulimit -l unlimited, or grant CAP_SYS_RESOURCE';
+    }
+    return `kernel lockdown: ${f.lockdown.reason}`;
+  }
+  if (/EACCES/.test(reason) && !f.capSysAdmin && f.perfEventParanoid !== undefined && f.perfEventParanoid > 2) {
+    return `kernel.perf_event_paranoid is ${f.perfEventParanoid}: this kernel allows perf events (kprobes, tracepoints) only ` +
+      'with CAP_SYS_ADMIN; set it to 2 (sysctl) for CAP_PERFMON to suffice';
+  }
+  return undefined;
+}
+
+/** The facts explainBpfRefusal weighs, read from this process and kernel. */
+export function readRefusalFacts(): RefusalFacts {
+  const btf = readVmlinuxBtf().btf;
+  // libbpf's own test for memcg accounting: the helper that came with it in 5.11
+  const memcgAccounting = btf
+    ? btf.enumValue('bpf_func_id', 'BPF_FUNC_ktime_get_coarse_ns') !== undefined
+    : releaseRule(os.release(), 5, 11).since;
+  let perfEventParanoid: number | undefined;
+  try {
+    perfEventParanoid = Number(fs.readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim());
+  } catch {
+    perfEventParanoid = undefined;
+  }
+  return {
+    memlockBytes: parseMemlockLimit(fs.readFileSync('/proc/self/limits', 'utf8')),
+    memcgAccounting,
+    perfEventParanoid,
+    capSysAdmin: probePrivileges().capSysAdmin,
+    lockdown: probeLockdown(),
+  };
 }
 
 /** Active LSMs in order (/sys/kernel/security/lsm, Linux 4.15); [] when securityfs is not mounted. */
@@ -258,23 +353,68 @@ export function readLsms(): string[] {
   }
 }
 
+/** A capability the agent uses that the process does not hold, and what is lost without it. */
+export interface CapabilityGap {
+  capability: string;
+  effect: string;
+}
+
 export interface Privileges extends Probe {
   root: boolean;
   capSysAdmin: boolean;
   capPerfmon: boolean;
   capBpf: boolean;
+  capDacReadSearch: boolean;
+  capDacOverride: boolean;
+  capSysPtrace: boolean;
+  /** Capabilities the agent would use that are not effective; empty with full root. */
+  missing: CapabilityGap[];
 }
 
-const CAP_SYS_ADMIN = 21n;
-const CAP_PERFMON = 38n; // Linux 5.8
-const CAP_BPF = 39n; // Linux 5.8
+type CapabilityFlags = Pick<Privileges, 'capSysAdmin' | 'capPerfmon' | 'capBpf' | 'capDacReadSearch' | 'capDacOverride' | 'capSysPtrace'>;
+
+/** Bit numbers from include/uapi/linux/capability.h. */
+const CAPABILITY_BITS: Record<keyof CapabilityFlags, bigint> = {
+  capDacOverride: 1n,
+  capDacReadSearch: 2n,
+  capSysPtrace: 19n,
+  capSysAdmin: 21n,
+  capPerfmon: 38n, // Linux 5.8
+  capBpf: 39n, // Linux 5.8
+};
 
 /** Decodes the CapEff line of /proc/<pid>/status (hex bit mask). */
-export function decodeCapabilities(capEffHex: string): Pick<Privileges, 'capSysAdmin' | 'capPerfmon' | 'capBpf'> {
+export function decodeCapabilities(capEffHex: string): CapabilityFlags {
   if (!/^[0-9a-fA-F]{1,16}$/.test(capEffHex)) throw new Error(`CapEff '${capEffHex}' is not a hex mask`);
   const mask = BigInt(`0x${capEffHex}`);
-  const has = (bit: bigint) => ((mask >> bit) & 1n) === 1n;
-  return { capSysAdmin: has(CAP_SYS_ADMIN), capPerfmon: has(CAP_PERFMON), capBpf: has(CAP_BPF) };
+  const entries = Object.entries(CAPABILITY_BITS).map(([flag, bit]) => [flag, ((mask >> bit) & 1n) === 1n]);
+  return Object.fromEntries(entries) as CapabilityFlags;
+}
+
+const NO_BPF_CAPTURE = 'no eBPF capture: real-time events come from inotify, without who-data';
+
+/**
+ * What each capability the agent uses is for, given the ones held. CAP_SYS_ADMIN stands in for
+ * CAP_BPF and CAP_PERFMON (and is the only way before Linux 5.8); CAP_DAC_OVERRIDE covers what
+ * CAP_DAC_READ_SEARCH is needed for.
+ */
+export function capabilityGaps(c: CapabilityFlags): CapabilityGap[] {
+  const gaps: CapabilityGap[] = [];
+  if (!c.capSysAdmin && !c.capBpf) gaps.push({ capability: 'CAP_BPF', effect: NO_BPF_CAPTURE });
+  if (!c.capSysAdmin && !c.capPerfmon) gaps.push({ capability: 'CAP_PERFMON', effect: NO_BPF_CAPTURE });
+  if (!c.capDacReadSearch && !c.capDacOverride) {
+    gaps.push({
+      capability: 'CAP_DAC_READ_SEARCH',
+      effect: "monitored files the agent's user may not read are not hashed, and a tracefs only root may enter hides the syscall tracepoints",
+    });
+  }
+  if (!c.capSysPtrace) {
+    gaps.push({
+      capability: 'CAP_SYS_PTRACE',
+      effect: "who-data names other users' and more privileged processes by command name, not executable path (/proc/<pid>/exe is unreadable)",
+    });
+  }
+  return gaps;
 }
 
 /**
@@ -286,14 +426,13 @@ export function probePrivileges(status = fs.readFileSync('/proc/self/status', 'u
   if (!capEff) throw new Error('no CapEff line in /proc/self/status');
   const caps = decodeCapabilities(capEff);
   const root = process.geteuid?.() === 0;
-  const ok = caps.capSysAdmin || (caps.capBpf && caps.capPerfmon);
-  const held = caps.capSysAdmin ? 'CAP_SYS_ADMIN' : 'CAP_BPF and CAP_PERFMON';
-  return {
-    ok,
-    reason: ok ? `${held} effective` : `CapEff ${capEff} has neither CAP_SYS_ADMIN nor CAP_BPF+CAP_PERFMON: run as root`,
-    root,
-    ...caps,
-  };
+  const missing = capabilityGaps(caps);
+  const missingForBpf = missing.map((g) => g.capability).filter((c) => c === 'CAP_BPF' || c === 'CAP_PERFMON');
+  const ok = missingForBpf.length === 0;
+  let reason: string;
+  if (ok) reason = `${caps.capSysAdmin ? 'CAP_SYS_ADMIN' : 'CAP_BPF and CAP_PERFMON'} effective`;
+  else reason = `missing capabilit${missingForBpf.length > 1 ? 'ies' : 'y'} ${missingForBpf.join(' and ')} (CapEff ${capEff})`;
+  return { ok, reason, root, ...caps, missing };
 }
 
 /** Everything above about the running kernel, JSON-serialisable (`wazuh-bpf-agent probe --json`). */

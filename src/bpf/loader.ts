@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseObjectBtf } from './btf.js';
+import { pathExists } from './kernel.js';
 import { BpfLink, BpfMap, BpfObject, Libbpf, openLibbpf } from './libbpf.js';
 
 export type AttachMode = 'kprobe' | 'fentry' | 'tracepoint';
@@ -159,7 +160,7 @@ function configure(lib: Libbpf, obj: BpfObject, objectPath: string, o: LoadOptio
   const wanted = new Set(modePrograms(o));
   const events = o.tracefsEvents ?? '/sys/kernel/tracing/events/syscalls';
   const skipped = o.mode === 'tracepoint'
-    ? Object.entries(OPTIONAL_TRACEPOINTS).filter(([, tp]) => !fs.existsSync(path.join(events, tp))).map(([name]) => name)
+    ? Object.entries(OPTIONAL_TRACEPOINTS).filter(([, tp]) => !pathExists(path.join(events, tp))).map(([name]) => name)
     : [];
   for (const prog of lib.programs(obj)) {
     const name = lib.bpf_program__name(prog);

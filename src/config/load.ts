@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { readClient, readClientBuffer, readLabels } from './client.js';
+import { unsafeFileAt } from '../security.js';
 import { ConfigError, formatConfigMessage } from './errors.js';
 import { readSyscheck } from './syscheck.js';
 import type { AgentConfig } from './types.js';
@@ -99,9 +100,16 @@ function describeReadError(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0]!;
 }
 
-/** Reads and parses the file; a file that cannot be read is a ConfigError naming it. */
+/**
+ * Reads and parses the file; a file that cannot be read, or that another user could have changed
+ * (see security.ts), is a ConfigError naming it.
+ */
 export function loadAgentConfig(file: string): AgentConfig {
   const absolute = path.resolve(file);
+  const unsafe = unsafeFileAt(absolute);
+  if (unsafe) {
+    throw new ConfigError(`Unsafe permissions on the configuration file: ${unsafe.problem}; refusing to use it (fix: ${unsafe.fix})`, { file: absolute });
+  }
   let text: string;
   try {
     text = fs.readFileSync(absolute, 'utf8');

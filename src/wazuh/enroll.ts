@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log.js';
+import { unsafeFileAt, unsafeFileMessage } from '../security.js';
 import { type AgentKey, agentKeyHash, agentKeyProblem, isValidAgentIp, isValidAgentName } from './keys.js';
 import { DEFAULT_REPORTED_VERSION } from './messages.js';
 import { checkManagerIdentity } from './x509.js';
@@ -174,9 +175,12 @@ export function agentNameFromHostname(hostname: string): string {
  * The enrollment password: the first line of `file` (authorization_pass_path). Like Wazuh
  * (enrollment_op.c, w_enrollment_load_pass), a missing file or an empty first line means
  * enrolling without a password; a file that exists but cannot be read is an error here rather
- * than silently ignored, since it is almost always a permissions mistake.
+ * than silently ignored, since it is almost always a permissions mistake, and so is a file
+ * another user could have changed (security.ts).
  */
 export function readEnrollmentPassword(file: string, log: Logger): string | undefined {
+  const unsafe = unsafeFileAt(file);
+  if (unsafe) throw new EnrollmentError('config', unsafeFileMessage(file, unsafe));
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

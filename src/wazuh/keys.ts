@@ -19,6 +19,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { unsafeFileAt, unsafeFileMessage } from '../security.js';
 
 export interface AgentKey {
   id: string;
@@ -119,8 +120,13 @@ export function formatKeyLine(k: AgentKey): string {
   return `${k.id} ${k.name} ${k.ip} ${k.key}`;
 }
 
-/** The agent's key: the first valid entry of the file; undefined when the file is missing or has none. */
+/**
+ * The agent's key: the first valid entry of the file; undefined when the file is missing or has
+ * none. A file another user could have changed (see security.ts) is refused with a KeysError.
+ */
 export function readAgentKey(file: string): AgentKey | undefined {
+  const unsafe = unsafeFileAt(file);
+  if (unsafe) throw new KeysError(unsafeFileMessage(file, unsafe), file);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

@@ -3,27 +3,15 @@
 import { expect } from 'chai';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI, runCli as run, sendToQueue } from '../support/cli.js';
 import { BROKEN, BROKEN_CONFIGS } from '../support/config-corpus.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 import { isValidKeepalive } from '../support/remoted.js';
 
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe('cli', function () {
   this.timeout(30_000);
@@ -99,10 +87,7 @@ describe('cli', function () {
       agent.stderr!.on('data', (d) => (stderr += d));
       const { remoted } = manager;
       await remoted.waitFor('a keepalive', () => remoted.messages.some((m) => isValidKeepalive(m.text)));
-      await new Promise<void>((resolve, reject) => {
-        const c = net.connect(path.join(home, 'queue', 'sockets', 'queue'), () => c.end('1:cli-test:via the queue\n', () => resolve()));
-        c.on('error', reject);
-      });
+      await sendToQueue(home, '1:cli-test:via the queue');
       await remoted.waitFor('the event', () => remoted.received('1:cli-test:via the queue').length === 1);
 
       const exited = new Promise<number | null>((resolve) => agent!.once('exit', (code) => resolve(code)));

@@ -7,11 +7,14 @@ import zlib from 'node:zlib';
 import { parseBtf } from '../../src/bpf/btf.js';
 import {
   KernelReport,
+  RefusalFacts,
   decodeCapabilities,
+  explainBpfRefusal,
   ensureTracefs,
   fentryPreconditions,
   parseKernelRelease,
   parseLockdown,
+  parseMemlockLimit,
   probeKernel,
   probePrivileges,
   readVmlinuxBtf,
@@ -165,21 +168,59 @@ describe('kernel', () => {
       expect(fentryPreconditions(true, '6.1.0', 'mips')).to.deep.equal({ ok: false, reason: 'no BPF trampoline known for mips' });
     });
 
-    it('decodes CapEff bits: CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39', () => {
-      expect(decodeCapabilities('000001fffeffffff')).to.deep.equal({ capSysAdmin: true, capPerfmon: true, capBpf: true });
-      expect(decodeCapabilities('0000000000200000')).to.deep.equal({ capSysAdmin: true, capPerfmon: false, capBpf: false });
-      expect(decodeCapabilities('000000c000000000')).to.deep.equal({ capSysAdmin: false, capPerfmon: true, capBpf: true });
-      expect(decodeCapabilities('0000008000000000')).to.deep.equal({ capSysAdmin: false, capPerfmon: false, capBpf: true });
+    it('decodes CapEff bits: DAC_OVERRIDE 1, DAC_READ_SEARCH 2, SYS_PTRACE 19, SYS_ADMIN 21, PERFMON 38, BPF 39', () => {
+      const none = { capDacOverride: false, capDacReadSearch: false, capSysPtrace: false, capSysAdmin: false, capPerfmon: false, capBpf: false };
+      // full root here, except CAP_SYS_RESOURCE (bit 24)
+      expect(decodeCapabilities('000001fffeffffff')).to.deep.equal({
+        capDacOverride: true, capDacReadSearch: true, capSysPtrace: true, capSysAdmin: true, capPerfmon: true, capBpf: true,
+      });
+      expect(decodeCapabilities('0000000000200000')).to.deep.equal({ ...none, capSysAdmin: true });
+      expect(decodeCapabilities('000000c000000004')).to.deep.equal({ ...none, capDacReadSearch: true, capPerfmon: true, capBpf: true });
+      expect(decodeCapabilities('0000000000080002')).to.deep.equal({ ...none, capDacOverride: true, capSysPtrace: true });
+      expect(decodeCapabilities('0000008000000000')).to.deep.equal({ ...none, capBpf: true });
       expect(() => decodeCapabilities('zz')).to.throw(/not a hex mask/);
     });
 
-    it('privileges: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON', () => {
+    it('privileges: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON; names what is missing and what it costs', () => {
       const status = (capEff: string) => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\nCapBnd:\t000001ffffffffff\n`;
+      const missing = (capEff: string) => probePrivileges(status(capEff)).missing.map((g) => g.capability);
       expect(probePrivileges(status('0000000000200000'))).to.include({ ok: true, reason: 'CAP_SYS_ADMIN effective' });
       expect(probePrivileges(status('000000c000000000'))).to.include({ ok: true, reason: 'CAP_BPF and CAP_PERFMON effective' });
-      expect(probePrivileges(status('0000008000000000'))).to.include({ ok: false, capBpf: true, capPerfmon: false });
-      expect(probePrivileges(status('0000000000000000')).reason).to.equal('CapEff 0000000000000000 has neither CAP_SYS_ADMIN nor CAP_BPF+CAP_PERFMON: run as root');
+      expect(probePrivileges(status('0000008000000000'))).to.include({ ok: false, capBpf: true, capPerfmon: false, reason: 'missing capability CAP_PERFMON (CapEff 0000008000000000)' });
+      expect(probePrivileges(status('0000004000000004')).reason).to.equal('missing capability CAP_BPF (CapEff 0000004000000004)');
+      expect(probePrivileges(status('0000000000000000')).reason).to.equal('missing capabilities CAP_BPF and CAP_PERFMON (CapEff 0000000000000000)');
+      expect(missing('000001fffeffffff')).to.deep.equal([]);
+      // the systemd unit's set: only process paths in who-data are lost
+      expect(missing('000000c000000004')).to.deep.equal(['CAP_SYS_PTRACE']);
+      expect(probePrivileges(status('000000c000000004')).missing[0]!.effect).to.match(/\/proc\/<pid>\/exe/);
+      // CAP_SYS_ADMIN stands in for BPF+PERFMON, CAP_DAC_OVERRIDE for DAC_READ_SEARCH
+      expect(missing('0000000000280002')).to.deep.equal([]);
+      expect(missing('0000000000000000')).to.deep.equal(['CAP_BPF', 'CAP_PERFMON', 'CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE']);
       expect(() => probePrivileges('Name:\tnode\n')).to.throw(/no CapEff/);
+    });
+
+    it('reads RLIMIT_MEMLOCK from /proc/self/limits', () => {
+      const limits = (v: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         ${v}\n`;
+      expect(parseMemlockLimit(limits('65536                65536                bytes'))).to.equal(65536);
+      expect(parseMemlockLimit(limits('unlimited            unlimited            bytes'))).to.equal(undefined);
+      expect(() => parseMemlockLimit('Max open files 1024 1024 files\n')).to.throw(/Max locked memory/);
+    });
+
+    it('explains a refused load or attach: memlock before 5.11, perf_event_paranoid 3, else lockdown', () => {
+      const facts: RefusalFacts = {
+        memlockBytes: 65536, memcgAccounting: false, perfEventParanoid: 3, capSysAdmin: false, lockdown: { mode: 'none', reason: 'none: no restriction' },
+      };
+      const load = 'fentry: load failed: bpf_object__load: Operation not permitted (EPERM)';
+      const attach = 'kprobe: attach failed: kprobe_vfs_unlink: bpf_program__attach: Permission denied (EACCES)';
+      expect(explainBpfRefusal(load, facts)).to.equal('RLIMIT_MEMLOCK is 65536 bytes and this kernel (before 5.11) charges BPF maps to it: ' +
+        'start the agent with LimitMEMLOCK=infinity (systemd) or ulimit -l unlimited, or grant CAP_SYS_RESOURCE');
+      expect(explainBpfRefusal(load, { ...facts, memlockBytes: undefined })).to.equal('kernel lockdown: none: no restriction');
+      expect(explainBpfRefusal(load, { ...facts, memcgAccounting: true })).to.equal('kernel lockdown: none: no restriction');
+      expect(explainBpfRefusal(attach, facts)).to.equal('kernel.perf_event_paranoid is 3: this kernel allows perf events (kprobes, tracepoints) ' +
+        'only with CAP_SYS_ADMIN; set it to 2 (sysctl) for CAP_PERFMON to suffice');
+      expect(explainBpfRefusal(attach, { ...facts, perfEventParanoid: 2 })).to.equal(undefined);
+      expect(explainBpfRefusal(attach, { ...facts, capSysAdmin: true })).to.equal(undefined);
+      expect(explainBpfRefusal('no kprobe PMU', facts)).to.equal(undefined);
     });
 
     it('reads the active lockdown level', () => {
