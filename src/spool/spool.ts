@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { ensurePrivateDir, privateFileMode } from '../security.js';
 import { FimEventFields, MAX_RECORD, SpoolEntry, decodeRecordAt, encodeRecord } from './record.js';
 
 export interface SpoolOptions {
@@ -147,7 +148,7 @@ export class Spool extends EventEmitter<SpoolEvents> {
     if (upTo <= this.acked) return;
     this.acked = upTo;
     const file = path.join(this.o.dir, 'acked');
-    fs.writeFileSync(`${file}.tmp`, `${upTo}\n`, { mode: 0o600 });
+    fs.writeFileSync(`${file}.tmp`, `${upTo}\n`, { mode: privateFileMode });
     fs.renameSync(`${file}.tmp`, file);
     while (this.segments.length > 1 && this.segments[0]!.last <= this.acked) this.removeSegment(this.segments[0]!);
   }
@@ -178,8 +179,7 @@ export class Spool extends EventEmitter<SpoolEvents> {
 
   private recover(): void {
     const { dir, log } = this.o;
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dir, 0o700);
+    ensurePrivateDir(dir);
     const ackedFile = path.join(dir, 'acked');
     if (fs.existsSync(ackedFile)) {
       const v = Number(fs.readFileSync(ackedFile, 'utf8').trim());
@@ -237,7 +237,7 @@ export class Spool extends EventEmitter<SpoolEvents> {
 
   private openSegment(first: number): Segment {
     const file = path.join(this.o.dir, `${String(first).padStart(20, '0')}${SEGMENT_SUFFIX}`);
-    this.fd = fs.openSync(file, 'a+', 0o600);
+    this.fd = fs.openSync(file, 'a+', privateFileMode);
     const seg: Segment = { first, last: first - 1, file, bytes: 0 };
     this.segments.push(seg);
     this.activeSyncedBytes = 0;
