@@ -179,8 +179,20 @@ export function frameTcp(payload: Buffer): Buffer {
 }
 
 /**
+ * A length prefix of 0 or above the limit. `frames` are the complete frames that came before it
+ * in the same chunk: sound input the caller still handles before closing the connection.
+ */
+export class FrameLengthError extends CodecError {
+  constructor(readonly frames: Buffer[], length: number, maxPayload: number) {
+    super('length', `frame length ${length} is outside 1..${maxPayload}`);
+  }
+}
+
+/**
  * Reassembles TCP frames from a byte stream. A length prefix of 0 or above `maxPayload` is a
- * protocol violation the caller must answer by closing the connection (Wazuh's remoted does the same).
+ * protocol violation the caller must answer by closing the connection (Wazuh's remoted does the
+ * same); it throws FrameLengthError, which carries the frames before it, so that how TCP happened
+ * to cut the stream never changes which frames are delivered.
  */
 export class TcpDeframer {
   private pending: Buffer[] = [];
@@ -200,7 +212,7 @@ export class TcpDeframer {
       if (len === 0 || len > this.maxPayload) {
         this.pending = [];
         this.pendingBytes = 0;
-        throw new CodecError('length', `frame length ${len} is outside 1..${this.maxPayload}`);
+        throw new FrameLengthError(frames, len, this.maxPayload);
       }
       if (buf.length - offset - 4 < len) break;
       frames.push(buf.subarray(offset + 4, offset + 4 + len));
