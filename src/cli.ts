@@ -16,7 +16,7 @@ import { readHostInfo } from './host.js';
 import { Logger, createLogger } from './log.js';
 import { DEFAULT_HOME, agentPaths } from './paths.js';
 import { EnrollmentError } from './wazuh/enroll.js';
-import { readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import { AgentKey, KeysError, readClientKeys, writeAgentKey } from './wazuh/keys.js';
 import { DEFAULT_REPORTED_VERSION } from './wazuh/messages.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, noKey: 3 } as const;
@@ -46,12 +46,20 @@ function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: Agen
   return { opts, log, config };
 }
 
+/** The key in client.keys (its first valid entry), after logging each malformed line of the file. */
+function existingKey(file: string, log: Logger): AgentKey | undefined {
+  const { entries, problems } = readClientKeys(file);
+  for (const p of problems) log.error(p.message);
+  return entries[0];
+}
+
 async function runAgent(cmd: Command): Promise<number> {
   const { opts, log, config } = context(cmd);
   const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo(), unlinkDentryArg: opts.unlinkDentryArg,
     spoolMaxBytes: opts.spoolSize * (1 << 20),
   });
   log.info(`Started (pid: ${process.pid}). Configuration: ${config.file}. State: ${agent.paths.home}.`);
+  existingKey(agent.paths.clientKeys, log); // for its log lines: the agent reads the key itself when it starts
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -74,7 +82,7 @@ async function runAgent(cmd: Command): Promise<number> {
 async function enrollCommand(cmd: Command, cmdOpts: { force?: boolean; manager?: string }): Promise<number> {
   const { opts, log, config } = context(cmd);
   const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo() });
-  const existing = readAgentKey(agent.paths.clientKeys);
+  const existing = existingKey(agent.paths.clientKeys, log);
   if (existing && !cmdOpts.force) {
     log.info(`Agent already enrolled as '${existing.name}' (ID ${existing.id}) in ${agent.paths.clientKeys}; use --force to enroll again.`);
     return EXIT.ok;
@@ -210,7 +218,7 @@ export async function main(argv: string[]): Promise<number> {
       line('ERROR', e.message);
       return EXIT.config;
     }
-    if (e instanceof NoKeyError || e instanceof EnrollmentError) {
+    if (e instanceof NoKeyError || e instanceof EnrollmentError || e instanceof KeysError) {
       line('ERROR', e.message);
       return EXIT.noKey;
     }
