@@ -1,9 +1,6 @@
 // The codec fuzz loops, run in a worker thread by test/unit/fuzz-codec.test.ts. Inputs go through
 // the agent's decode path for manager messages exactly as the TCP transport chains it: a fresh
 // TcpDeframer per connection, then SecureChannel.open, whose replay check lasts for the process.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import {
   CodecError, CodecFailure, Counters, FrameLengthError, MAX_PAYLOAD, TcpDeframer, deriveKey, encodeManagerPayload, frameTcp, nextCounters,
 } from '../../src/wazuh/codec.js';
@@ -24,6 +21,12 @@ export const CODEC_FAILURES = Object.keys(FAILURE_KINDS) as CodecFailure[];
  * "incomplete": bytes left that announce a frame still to come (the stream is not over).
  */
 export type Outcome = 'ok' | CodecFailure | 'incomplete';
+
+export interface CodecFuzzArgs {
+  seed: number;
+  /** Where the channel's sender counter lives; the caller removes it (a hung worker cannot). */
+  stateDir: string;
+}
 
 export interface FuzzReport {
   seed: number;
@@ -231,10 +234,9 @@ class FrameSource {
   }
 }
 
-/** The agent's channel, keyed like the captured agent; its sender counter lives in a temp dir. */
-function agentChannel(): { channel: SecureChannel; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wba-fuzz-'));
-  return { channel: new SecureChannel(AGENT, SenderCounter.open(dir)), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+/** The agent's channel, keyed like the captured agent, its sender counter in `stateDir`. */
+function agentChannel(stateDir: string): SecureChannel {
+  return new SecureChannel(AGENT, SenderCounter.open(stateDir));
 }
 
 /** `bytes` cut at 0-3 random points: how TCP may hand them over. */
@@ -295,36 +297,32 @@ function failure(seed: number, index: number, how: string, bytes: Buffer, what: 
  * one long-lived channel. Every frame must end decoded or as a documented CodecError; inputs
  * whose outcome the generator knows (valid, defects, replays) must end exactly so.
  */
-export function fuzzCodec({ seed, inputs }: { seed: number; inputs: number }): FuzzReport {
+export function fuzzCodec({ seed, inputs, stateDir }: CodecFuzzArgs & { inputs: number }): FuzzReport {
   const rng = new Rng(seed);
   const source = new FrameSource(rng);
-  const { channel, cleanup } = agentChannel();
+  const channel = agentChannel(stateDir);
   const report: FuzzReport = { seed, inputs, generators: {}, outcomes: {} };
-  try {
-    for (let i = 0; i < inputs; i++) {
-      const input = source.next();
-      count(report.generators, input.how);
-      let results;
-      try {
-        results = decodeConnection(channel, chunk(rng, input.bytes));
-      } catch (e) {
-        throw failure(seed, i, input.how, input.bytes, `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      }
-      if (results.length === 0) throw failure(seed, i, input.how, input.bytes, 'ended as nothing');
-      for (const r of results) count(report.outcomes, r.outcome);
-      const first = results[0]!;
-      if (input.expect) {
-        if (results.length !== 1 || !input.expect.outcomes.includes(first.outcome)) {
-          throw failure(seed, i, input.how, input.bytes, `ended as ${results.map((r) => r.outcome).join(', ')}, expected ${input.expect.outcomes.join(' or ')}`);
-        }
-        if (input.expect.message && !first.message!.equals(input.expect.message)) {
-          throw failure(seed, i, input.how, input.bytes, 'decoded to another message than was sealed');
-        }
-      }
-      if (results.length === 1 && first.outcome === 'ok') source.accept(input.bytes.subarray(4), input.counters);
+  for (let i = 0; i < inputs; i++) {
+    const input = source.next();
+    count(report.generators, input.how);
+    let results;
+    try {
+      results = decodeConnection(channel, chunk(rng, input.bytes));
+    } catch (e) {
+      throw failure(seed, i, input.how, input.bytes, `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
-  } finally {
-    cleanup();
+    if (results.length === 0) throw failure(seed, i, input.how, input.bytes, 'ended as nothing');
+    for (const r of results) count(report.outcomes, r.outcome);
+    const first = results[0]!;
+    if (input.expect) {
+      if (results.length !== 1 || !input.expect.outcomes.includes(first.outcome)) {
+        throw failure(seed, i, input.how, input.bytes, `ended as ${results.map((r) => r.outcome).join(', ')}, expected ${input.expect.outcomes.join(' or ')}`);
+      }
+      if (input.expect.message && !first.message!.equals(input.expect.message)) {
+        throw failure(seed, i, input.how, input.bytes, 'decoded to another message than was sealed');
+      }
+    }
+    if (results.length === 1 && first.outcome === 'ok') source.accept(input.bytes.subarray(4), input.counters);
   }
   return report;
 }
@@ -335,39 +333,35 @@ export function fuzzCodec({ seed, inputs }: { seed: number; inputs: number }): F
  * come out whole and in order whatever the cuts, decode to what was sealed or fail as its defect
  * says, and a bad prefix must end the stream as 'length' after the frames before it.
  */
-export function fuzzStreams({ seed, streams }: { seed: number; streams: number }): FuzzReport {
+export function fuzzStreams({ seed, streams, stateDir }: CodecFuzzArgs & { streams: number }): FuzzReport {
   const rng = new Rng(seed);
   const source = new FrameSource(rng);
-  const { channel, cleanup } = agentChannel();
+  const channel = agentChannel(stateDir);
   const report: FuzzReport = { seed, inputs: streams, generators: {}, outcomes: {} };
-  try {
-    for (let i = 0; i < streams; i++) {
-      const inputs = Array.from({ length: rng.between(2, 10) }, () => (rng.int(2) === 0 ? source.valid() : source.crafted()));
-      if (rng.int(4) === 0) {
-        const bad = Buffer.alloc(4);
-        bad.writeUInt32LE(rng.pick([0, MAX_PAYLOAD + 1 + rng.int(1 << 20)]), 0);
-        inputs.push({ how: 'bad-length', bytes: Buffer.concat([bad, rng.bytes(rng.int(32))]), expect: { outcomes: ['length'] } });
-      }
-      for (const input of inputs) count(report.generators, input.how);
-      const bytes = Buffer.concat(inputs.map((x) => x.bytes));
-      const pieces = rng.int(10) === 0 ? Array.from(bytes, (_, k) => bytes.subarray(k, k + 1)) : chunk(rng, bytes);
-      let results;
-      try {
-        results = decodeConnection(channel, pieces);
-      } catch (e) {
-        throw failure(seed, i, 'stream', bytes, `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      }
-      for (const r of results) count(report.outcomes, r.outcome);
-      const got = results.map((r) => r.outcome).join(',');
-      const want = inputs.map((x) => x.expect!.outcomes.join('|')).join(',');
-      const matches = results.length === inputs.length && results.every((r, k) => {
-        const e = inputs[k]!.expect!;
-        return e.outcomes.includes(r.outcome) && (!e.message || r.message?.equals(e.message));
-      });
-      if (!matches) throw failure(seed, i, 'stream', bytes, `frames ended as [${got}], expected [${want}]`);
+  for (let i = 0; i < streams; i++) {
+    const inputs = Array.from({ length: rng.between(2, 10) }, () => (rng.int(2) === 0 ? source.valid() : source.crafted()));
+    if (rng.int(4) === 0) {
+      const bad = Buffer.alloc(4);
+      bad.writeUInt32LE(rng.pick([0, MAX_PAYLOAD + 1 + rng.int(1 << 20)]), 0);
+      inputs.push({ how: 'bad-length', bytes: Buffer.concat([bad, rng.bytes(rng.int(32))]), expect: { outcomes: ['length'] } });
     }
-  } finally {
-    cleanup();
+    for (const input of inputs) count(report.generators, input.how);
+    const bytes = Buffer.concat(inputs.map((x) => x.bytes));
+    const pieces = rng.int(10) === 0 ? Array.from(bytes, (_, k) => bytes.subarray(k, k + 1)) : chunk(rng, bytes);
+    let results;
+    try {
+      results = decodeConnection(channel, pieces);
+    } catch (e) {
+      throw failure(seed, i, 'stream', bytes, `threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    for (const r of results) count(report.outcomes, r.outcome);
+    const got = results.map((r) => r.outcome).join(',');
+    const want = inputs.map((x) => x.expect!.outcomes.join('|')).join(',');
+    const matches = results.length === inputs.length && results.every((r, k) => {
+      const e = inputs[k]!.expect!;
+      return e.outcomes.includes(r.outcome) && (!e.message || r.message?.equals(e.message));
+    });
+    if (!matches) throw failure(seed, i, 'stream', bytes, `frames ended as [${got}], expected [${want}]`);
   }
   return report;
 }
