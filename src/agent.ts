@@ -12,7 +12,7 @@ import type { FimEventFields } from './spool/record.js';
 import { SecureChannel } from './wazuh/channel.js';
 import { SenderCounter } from './wazuh/counters.js';
 import { EnrollmentError, agentNameFromHostname, enroll, readEnrollmentPassword } from './wazuh/enroll.js';
-import { AgentKey, readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import { AgentKey, readClientKeys, writeAgentKey } from './wazuh/keys.js';
 import type { HostInfo } from './wazuh/messages.js';
 import { Session } from './wazuh/session.js';
 import { SharedFiles } from './wazuh/shared-files.js';
@@ -79,9 +79,16 @@ export class Agent {
     this.paths = agentPaths(opts.home);
   }
 
+  /** The key in client.keys (its first valid entry), after logging each malformed line of the file. */
+  readKey(): AgentKey | undefined {
+    const { entries, problems } = readClientKeys(this.paths.clientKeys);
+    for (const p of problems) this.opts.log.error(p.message);
+    return entries[0];
+  }
+
   /** The key in client.keys, enrolling first when there is none and enrollment is enabled. */
   async ensureKey(): Promise<AgentKey> {
-    const existing = readAgentKey(this.paths.clientKeys);
+    const existing = this.readKey();
     if (existing) return existing;
     const enrollment = this.opts.config.client.enrollment;
     if (!enrollment.enabled) throw new NoKeyError(this.paths.clientKeys);

@@ -18,7 +18,7 @@ import { Logger, createLogger } from './log.js';
 import { DEFAULT_HOME, agentPaths } from './paths.js';
 import { UnsafePathError, secureHome } from './security.js';
 import { EnrollmentError } from './wazuh/enroll.js';
-import { KeysError, readAgentKey, writeAgentKey } from './wazuh/keys.js';
+import { KeysError, writeAgentKey } from './wazuh/keys.js';
 import { DEFAULT_REPORTED_VERSION } from './wazuh/messages.js';
 
 export const EXIT = { ok: 0, failure: 1, config: 2, noKey: 3 } as const;
@@ -82,7 +82,7 @@ async function runAgent(cmd: Command): Promise<number> {
 async function enrollCommand(cmd: Command, cmdOpts: { force?: boolean; manager?: string }): Promise<number> {
   const { opts, log, config } = context(cmd);
   const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo() });
-  const existing = readAgentKey(agent.paths.clientKeys);
+  const existing = agent.readKey();
   if (existing && !cmdOpts.force) {
     log.info(`Agent already enrolled as '${existing.name}' (ID ${existing.id}) in ${agent.paths.clientKeys}; use --force to enroll again.`);
     return EXIT.ok;

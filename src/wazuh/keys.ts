@@ -5,8 +5,10 @@
 // - Reading (os_crypto/shared/keys.c, OS_ReadKeys): a line starting with '#' or ' ' is ignored;
 //   the id runs to the first space; a name starting with '#' or '!' marks a removed agent and the
 //   line is skipped; name and IP are the next two space-separated fields; the key is the rest of
-//   the line. Wazuh logs and skips a line with missing fields and exits on a bad IP; here any
-//   malformed line is an error, since a half-read keys file would only fail later and less clearly.
+//   the line. Wazuh logs a line with missing fields ("(1401): Error reading authentication key")
+//   and skips it. Here every malformed line is reported that way, naming file and line, and
+//   skipped: the agent uses the first valid entry, and with none it has no key (it enrolls, or
+//   stops with "(4109)"), as Wazuh does with an empty file.
 // - Field rules: the checks the agent applies to a key received from authd
 //   (shared/enrollment_op.c, w_enrollment_process_agent_key): OS_IsValidID for the id
 //   (addagent/validate.c: at most 8 digits), OS_IsValidName for the name AND the key (2-128
@@ -19,6 +21,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { formatConfigMessage, quoteValue } from '../config/errors.js';
 import { unsafeFileAt, unsafeFileMessage } from '../security.js';
 
 export interface AgentKey {
@@ -71,11 +74,11 @@ export function isValidAgentIp(ip: string): boolean {
 
 /** What is wrong with an entry, in words that never include the key; undefined when it is valid. */
 export function agentKeyProblem(k: AgentKey): string | undefined {
-  if (!isValidAgentId(k.id)) return `agent id '${k.id}' is not 1-8 digits`;
+  if (!isValidAgentId(k.id)) return `agent id ${quoteValue(k.id)} is not 1-8 digits`;
   if (!isValidAgentName(k.name)) {
-    return `agent name '${k.name}' is not valid (2-128 characters of letters, digits, '.', '_', '-', not starting with '.')`;
+    return `agent name ${quoteValue(k.name)} is not valid (2-128 characters of letters, digits, '.', '_', '-', not starting with '.')`;
   }
-  if (!isValidAgentIp(k.ip)) return `agent IP '${k.ip}' is not 'any', an IP address or a network`;
+  if (!isValidAgentIp(k.ip)) return `agent IP ${quoteValue(k.ip)} is not 'any', an IP address or a network`;
   if (!isValidAgentName(k.key)) return 'the key is not 2-128 characters of letters, digits, \'.\', \'_\', \'-\'';
   return undefined;
 }
@@ -85,13 +88,24 @@ export function agentKeyHash(k: AgentKey): string {
   return crypto.createHash('sha1').update(k.id + k.name + k.key).digest('hex');
 }
 
-function where(file: string | undefined, line: number): string {
-  return `${file ?? 'client.keys'}:${line}`;
+/** A client.keys text as the agent reads it. */
+export interface ClientKeys {
+  /** The valid entries, in file order. */
+  entries: AgentKey[];
+  /** One per malformed line, which is skipped; the message names file and line, never the key. */
+  problems: KeysError[];
 }
 
-/** The valid entries of a client.keys text, in file order; throws KeysError on a malformed line. */
-export function parseClientKeys(text: string, file?: string): AgentKey[] {
+/** "(1401): Error reading authentication key: <problem>. File <file>, line <n>." (one line). */
+function lineProblem(problem: string, file: string | undefined, line: number): KeysError {
+  const where = file ?? 'client.keys';
+  return new KeysError(formatConfigMessage(`(1401): Error reading authentication key: ${problem}`, { file: where, line }), where, line);
+}
+
+/** Reads a client.keys text: valid entries, and a problem for each malformed line. */
+export function parseClientKeys(text: string, file?: string): ClientKeys {
   const entries: AgentKey[] = [];
+  const problems: KeysError[] = [];
   // A trailing "\r" is taken as part of the line ending: Wazuh would keep it in the key, which
   // could never match the manager's copy.
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
@@ -103,14 +117,15 @@ export function parseClientKeys(text: string, file?: string): AgentKey[] {
     if (name.startsWith('#') || name.startsWith('!')) return; // removed agent
     const fields = line.split(' ');
     if (fields.length < 4) {
-      throw new KeysError(`${where(file, lineNo)}: expected "<id> <name> <ip> <key>", found ${fields.length} field(s)`, file, lineNo);
+      problems.push(lineProblem(`expected "<id> <name> <ip> <key>", found ${fields.length} field(s)`, file, lineNo));
+      return;
     }
     const entry: AgentKey = { id: fields[0], name: fields[1], ip: fields[2], key: fields.slice(3).join(' ') };
     const problem = agentKeyProblem(entry);
-    if (problem) throw new KeysError(`${where(file, lineNo)}: ${problem}`, file, lineNo);
-    entries.push(entry);
+    if (problem) problems.push(lineProblem(problem, file, lineNo));
+    else entries.push(entry);
   });
-  return entries;
+  return { entries, problems };
 }
 
 /** The client.keys line for an entry, without the newline; throws KeysError for an invalid entry. */
@@ -121,20 +136,25 @@ export function formatKeyLine(k: AgentKey): string {
 }
 
 /**
- * The agent's key: the first valid entry of the file; undefined when the file is missing or has
- * none. A file another user could have changed (see security.ts) is refused with a KeysError.
+ * The file's entries and problems; none of either when it does not exist. Throws KeysError when it
+ * cannot be read, or when another user could have changed it (see security.ts).
  */
-export function readAgentKey(file: string): AgentKey | undefined {
+export function readClientKeys(file: string): ClientKeys {
   const unsafe = unsafeFileAt(file);
   if (unsafe) throw new KeysError(unsafeFileMessage(file, unsafe), file);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], problems: [] };
     throw new KeysError(`cannot read ${file}: ${(err as Error).message}`, file);
   }
-  return parseClientKeys(text, file)[0];
+  return parseClientKeys(text, file);
+}
+
+/** The agent's key: the first valid entry of the file; undefined when the file is missing or has none. */
+export function readAgentKey(file: string): AgentKey | undefined {
+  return readClientKeys(file).entries[0];
 }
 
 /**

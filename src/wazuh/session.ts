@@ -3,6 +3,7 @@
 // (time-reconnect), manager pushes and requests, reconnection and failover across <server>s,
 // and the `agent shutdown` goodbye. Mirrors client-agent/start_agent.c, notify.c, receiver.c.
 import { EventEmitter } from 'node:events';
+import { quoteValue } from '../config/errors.js';
 import type { ClientConfig, Label, ServerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { BufferSink, DeliverySignal } from './buffer.js';
@@ -201,7 +202,7 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
         const c = classifyManagerMessage(m);
         if (c.kind === 'ack') finish({ ok: true });
         else if (c.kind === 'error') {
-          log.warn(`Couldn't connect to server '${server.address}': '${c.message}'`);
+          log.warn(`Couldn't connect to server '${server.address}': ${quoteValue(c.message)}`);
           finish({ ok: false, why: c.message });
         }
       };
@@ -324,17 +325,23 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
         this.transport?.close();
         return;
       case 'request':
+        if (m.target === '') {
+          log.error('Request format is incorrect [target].'); // request.c req_push, which answers nothing
+          return;
+        }
         // Wazuh answers requests for components it cannot reach with "err <reason>".
+        log.debug(`Request ${quoteValue(m.counter)} for ${quoteValue(m.target)} refused: the component is not available in wazuh-bpf-agent.`);
         this.transport?.send(requestErrorMessage(m.counter, `Component '${m.target}' is not available in wazuh-bpf-agent`));
         return;
       case 'fim-sync':
         this.emit('fim-sync', m.component, m.payload);
         return;
+      // Text from the manager is quoted: escaped control characters cannot forge log lines.
       case 'error':
-        log.warn(`Error message from the manager: '${m.message}'`);
+        log.warn(`Error message from the manager: ${quoteValue(m.message)}`);
         return;
       case 'control':
-        log.warn('Unknown message received from server.');
+        log.warn(`Unknown message received from server: ${quoteValue(`#!-${m.text}`)}.`);
         return;
     }
   }

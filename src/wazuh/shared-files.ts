@@ -4,6 +4,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import util from 'node:util';
+import { quoteValue } from '../config/errors.js';
 import type { Logger } from '../log.js';
 import { parseMergedFile, sharedFileName } from './messages.js';
 
@@ -19,7 +21,7 @@ export class SharedFiles {
   begin(md5: string, name: string): void {
     const safe = sharedFileName(name);
     if (!safe) {
-      this.log.warn(`Invalid file '${name.split('\n')[0]}', vulnerable to directory traversal attack. Ignoring.`);
+      this.log.warn(`Invalid file ${quoteValue(name.split('\n')[0]!)}, vulnerable to directory traversal attack. Ignoring.`);
       this.open = undefined;
       return;
     }
@@ -54,8 +56,7 @@ export class SharedFiles {
       return;
     }
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o750 });
-    writeAtomic(path.join(this.dir, f.name), data);
-    if (f.name === MERGED_FILE) this.unmerge(data);
+    if (this.store(f.name, data) && f.name === MERGED_FILE) this.unmerge(data);
   }
 
   /** md5 of merged.mg as stored, for the keepalive; undefined when there is none. */
@@ -87,14 +88,32 @@ export class SharedFiles {
     for (const e of entries) {
       const name = sharedFileName(path.basename(e.name));
       if (!name || name === MERGED_FILE) continue;
-      writeAtomic(path.join(this.dir, name), e.content);
+      this.store(name, e.content);
     }
     this.log.info(`Shared agent configuration has been updated (${entries.length} file(s) in ${MERGED_FILE}).`);
   }
+
+  /**
+   * Writes `data` under `name`, atomically. The name comes from the manager: one the file system
+   * refuses (too long, a NUL byte) is logged as Wazuh logs a file it cannot open, not thrown.
+   */
+  private store(name: string, data: Buffer): boolean {
+    const file = path.join(this.dir, name);
+    const tmp = `${file}.tmp`;
+    try {
+      fs.writeFileSync(tmp, data, { mode: 0o640 });
+      fs.renameSync(tmp, file);
+      return true;
+    } catch (e) {
+      this.log.error(`(1103): Could not open file ${quoteValue(file)} due to [${describeFsError(e)}].`);
+      return false;
+    }
+  }
 }
 
-function writeAtomic(file: string, data: Buffer): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, data, { mode: 0o640 });
-  fs.renameSync(tmp, file);
+/** "(<errno>)-(<description>)" like Wazuh's strerror pair; Node's own errors give their code. */
+function describeFsError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const known = typeof err.errno === 'number' ? util.getSystemErrorMap().get(err.errno) : undefined;
+  return known ? `(${-err.errno!})-(${known[1]})` : `(${err.code ?? 'error'})-(${err.message.split('. ')[0]})`;
 }

@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { CodecError, MAX_MESSAGE, TcpDeframer, frameTcp } from './codec.js';
+import { CodecError, FrameLengthError, MAX_MESSAGE, TcpDeframer, frameTcp } from './codec.js';
 import type { SecureChannel } from './channel.js';
 import type { ServerConfig } from '../config/types.js';
 
@@ -124,7 +124,9 @@ class TcpSecureTransport extends SecureTransportBase {
         try {
           frames = this.deframer.push(chunk);
         } catch (e) {
-          // A length prefix out of bounds cannot be resynchronised: drop the connection.
+          // A length prefix out of bounds cannot be resynchronised: handle the frames before it,
+          // then drop the connection.
+          if (e instanceof FrameLengthError) for (const f of e.frames) this.receive(f);
           this.finish(`corrupt payload from the manager: ${(e as Error).message}`);
           return;
         }

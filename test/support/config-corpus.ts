@@ -1,10 +1,12 @@
 // The broken-config corpus: each file under test/fixtures/config/broken and the line and option
 // its ConfigError must name. Shared by the parser tests and the CLI tests.
 import { expect } from 'chai';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { FIXTURES } from './fixtures.js';
+import { Rng } from './fuzz.js';
 
 export const BROKEN = path.join(FIXTURES, 'config', 'broken');
 
@@ -77,26 +79,94 @@ export function configErrorOf(parse: () => unknown): ConfigError {
   return expect.fail('no ConfigError');
 }
 
+export interface MutationOptions {
+  /** Mutations happen at points in [start, start + span). */
+  start: number;
+  span: number;
+  /** What an insertion inserts. */
+  pieces: string[];
+  seed: number;
+  /** How many mutated texts to parse (default 1,000). */
+  count?: number;
+  /** Each text gets 1 to this many mutations (default 1). */
+  maxMutations?: number;
+}
+
+export interface MutationReport {
+  parsed: number;
+  rejected: number;
+  /** Rejections whose ConfigError names a line, and an option. */
+  withLine: number;
+  withOption: number;
+}
+
+/** `<reason>. File <file>[, line <n>[, column <c>]][, option <a><b>].`: src/config/errors.ts. */
+const CONFIG_MESSAGE = /^.+\. File (?<file>.+?)(?:, line (?<line>\d+)(?:, column \d+)?)?(?:, option (?<option>(?:<[^<>]+>)+))?\.$/;
+
+/** Fails unless `e` is a ConfigError for `file` whose one-line message says what its fields say. */
+function checkConfigError(e: unknown, file: string, lines: number): ConfigError {
+  if (!(e instanceof ConfigError)) throw e;
+  const m = CONFIG_MESSAGE.exec(e.message);
+  if (!m || m.groups!.file !== file || e.file !== file || e.reason.trim() === '') throw new Error(`malformed ConfigError message: ${e.message}`);
+  const line = m.groups!.line === undefined ? undefined : Number(m.groups!.line);
+  const option = m.groups!.option?.slice(1, -1).split('><').join('.');
+  if (line !== e.line || option !== e.option) throw new Error(`ConfigError message and fields disagree (line ${e.line}, option ${e.option}): ${e.message}`);
+  if (line !== undefined && (line < 1 || line > lines)) throw new Error(`ConfigError names line ${line} of a ${lines}-line text: ${e.message}`);
+  return e;
+}
+
 /**
- * Parses 1,000 seeded mutations of `text` (a piece inserted, or up to 10 characters removed, at a
- * point in [start, start + span)): anything thrown but a one-line ConfigError fails the test.
+ * Parses seeded mutations of `text` (pieces inserted, or up to 10 characters removed, at points
+ * in [start, start + span)): each must parse, or throw a one-line ConfigError naming the file and,
+ * when it gives them, a line of the text and an option that agree with its fields. Anything else
+ * fails, showing the seed and the mutated text.
  */
-export function parseMutations(text: string, o: { start: number; span: number; pieces: string[]; seed: number }): void {
-  let state = o.seed;
-  const random = (n: number) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state % n;
-  };
-  for (let i = 0; i < 1000; i++) {
-    const at = o.start + random(o.span);
-    const mutated = random(2) === 0
-      ? text.slice(0, at) + o.pieces[random(o.pieces.length)] + text.slice(at)
-      : text.slice(0, at) + text.slice(at + 1 + random(10));
+export function parseMutations(text: string, o: MutationOptions): MutationReport {
+  const rng = new Rng(o.seed);
+  const report: MutationReport = { parsed: 0, rejected: 0, withLine: 0, withOption: 0 };
+  for (let i = 0; i < (o.count ?? 1000); i++) {
+    let mutated = text;
+    for (let n = rng.between(1, o.maxMutations ?? 1); n > 0; n--) {
+      const at = o.start + rng.int(Math.max(1, Math.min(o.span, mutated.length - o.start + 1)));
+      mutated = rng.int(2) === 0
+        ? mutated.slice(0, at) + rng.pick(o.pieces) + mutated.slice(at)
+        : mutated.slice(0, at) + mutated.slice(at + 1 + rng.int(10));
+    }
     try {
       parseAgentConfig(mutated, '/x.conf');
+      report.parsed++;
     } catch (e) {
-      if (!(e instanceof ConfigError)) throw new Error(`${String(e)} for input ${JSON.stringify(mutated.slice(o.start, o.start + o.span))}`);
-      expect(e.message).to.not.match(/[\r\n]/);
+      let error: ConfigError;
+      try {
+        error = checkConfigError(e, '/x.conf', mutated.split('\n').length);
+      } catch (bad) {
+        throw new Error(`config mutation ${i} of seed ${o.seed}: ${String(bad)}\ninput: ${JSON.stringify(mutated)}`);
+      }
+      report.rejected++;
+      if (error.line !== undefined) report.withLine++;
+      if (error.option !== undefined) report.withOption++;
     }
   }
+  return report;
+}
+
+/** XML syntax, Wazuh elements and values that readers check, odd characters and encodings. */
+const FUZZ_PIECES = [
+  '<', '>', '/', '"', "'", '=', '&', '&amp;', '&#0;', '&#x110000;', '\n', '\r\n', '\t', '\u0000', '\ufffd', '\u00e9', 'x', '0', '-1',
+  '99999999999999999999', 'yes', 'no', '<!--', '-->', '<![CDATA[', ']]>', '<?xml version="1.0"?>', '<ossec_config>',
+  '</ossec_config>', '<client>', '</client>', '<server>', '</server>', '<port>', '<address>', '<enrollment>', '<syscheck>',
+  '</syscheck>', '<directories realtime="yes">', '</directories>', ' check_all="maybe"', ' recursion_level="999"', '<label key="k">',
+];
+
+/**
+ * The config fuzz (test/unit/fuzz-config.test.ts, in a worker): `perFile` texts for each good
+ * fixture, with 1-3 mutations anywhere in the file.
+ */
+export function fuzzGoodConfigs({ seed, perFile }: { seed: number; perFile: number }): Record<string, MutationReport> {
+  const good = path.join(FIXTURES, 'config', 'good');
+  return Object.fromEntries(fs.readdirSync(good).sort().map((name, i) => {
+    const text = fs.readFileSync(path.join(good, name), 'utf8');
+    parseAgentConfig(text, '/x.conf'); // the unmutated text is valid: every rejection comes from a mutation
+    return [name, parseMutations(text, { start: 0, span: text.length, pieces: FUZZ_PIECES, seed: seed + i, count: perFile, maxMutations: 3 })];
+  }));
 }

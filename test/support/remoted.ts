@@ -266,6 +266,20 @@ export class TestRemoted {
     this.waiters = [];
     for (const f of w) f();
   }
+
+  /**
+   * Sends an agent the payload `craft` builds from the manager's next counters and the agent's
+   * AES key (hostile-input tests: wrong keys, broken padding, replays); returns that payload.
+   */
+  sendCraftedToAgent(agentId: string, craft: (next: Counters, aesKey: Buffer) => Buffer): Buffer {
+    const key = this.keyOf(agentId);
+    const send = this.agentSockets.get(agentId);
+    if (!key || !send) throw new Error(`agent ${agentId} is not connected`);
+    this.state.sendCounter = nextCounters(this.state.sendCounter);
+    const payload = craft(this.state.sendCounter, deriveKey(key.key));
+    send(payload);
+    return payload;
+  }
 }
 
 /** remoted's check: a keepalive has the uname line, then "<md5|x> merged.mg" ending in '\n'. */

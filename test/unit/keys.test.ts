@@ -17,14 +17,12 @@ import {
 const SECRET = 'abcdef0123456789abcdef0123456789abcdef0123456789abcdef01234567';
 const entry: AgentKey = { id: '001', name: 'web-01', ip: 'any', key: SECRET };
 
-function parseError(text: string): KeysError {
-  try {
-    parseClientKeys(text, '/var/ossec/etc/client.keys');
-  } catch (err) {
-    expect(err).to.be.instanceOf(KeysError);
-    return err as KeysError;
-  }
-  throw new Error('expected a KeysError');
+/** The one problem `text` has; its valid lines still come out. */
+function parseProblem(text: string): KeysError {
+  const { entries, problems } = parseClientKeys(text, '/var/ossec/etc/client.keys');
+  expect(problems).to.have.length(1);
+  expect(entries).to.deep.equal([{ ...entry, id: '009' }]);
+  return problems[0]!;
 }
 
 describe('client.keys', () => {
@@ -32,7 +30,7 @@ describe('client.keys', () => {
     it('round-trips an entry', () => {
       const line = formatKeyLine(entry);
       expect(line).to.equal(`001 web-01 any ${SECRET}`);
-      expect(parseClientKeys(`${line}\n`)).to.deep.equal([entry]);
+      expect(parseClientKeys(`${line}\n`)).to.deep.equal({ entries: [entry], problems: [] });
     });
 
     it('reads several entries in file order, with IPs and networks', () => {
@@ -42,7 +40,7 @@ describe('client.keys', () => {
         `010 lab_host 192.168.0.0/24 ${SECRET}`,
         `011 v6-host fd00::7 ${SECRET}`,
       ].join('\n');
-      expect(parseClientKeys(text).map((k) => [k.id, k.name, k.ip])).to.deep.equal([
+      expect(parseClientKeys(text).entries.map((k) => [k.id, k.name, k.ip])).to.deep.equal([
         ['001', 'web-01', 'any'],
         ['002', 'db.internal', '10.0.0.7'],
         ['010', 'lab_host', '192.168.0.0/24'],
@@ -61,30 +59,33 @@ describe('client.keys', () => {
         `005 current any ${SECRET}`,
         '',
       ].join('\n');
-      expect(parseClientKeys(text)).to.deep.equal([{ id: '005', name: 'current', ip: 'any', key: SECRET }]);
+      expect(parseClientKeys(text)).to.deep.equal({ entries: [{ id: '005', name: 'current', ip: 'any', key: SECRET }], problems: [] });
     });
 
     it('treats CRLF line endings as line endings, not as part of the key', () => {
-      expect(parseClientKeys(`001 web-01 any ${SECRET}\r\n`)).to.deep.equal([entry]);
+      expect(parseClientKeys(`001 web-01 any ${SECRET}\r\n`).entries).to.deep.equal([entry]);
     });
 
     const malformed: [string, string, RegExp][] = [
-      ['too few fields', `001 web-01 ${SECRET}`, /:2: expected "<id> <name> <ip> <key>", found 3 field\(s\)/],
-      ['an id that is not digits', `0x1 web-01 any ${SECRET}`, /:2: agent id '0x1' is not 1-8 digits/],
-      ['an id longer than 8 digits', `123456789 web-01 any ${SECRET}`, /:2: agent id '123456789'/],
-      ['a name with a forbidden character', `001 web/01 any ${SECRET}`, /:2: agent name 'web\/01' is not valid/],
-      ['a name starting with a dot', `001 .hidden any ${SECRET}`, /:2: agent name '.hidden' is not valid/],
-      ['a one-character name', `001 a any ${SECRET}`, /:2: agent name 'a' is not valid/],
-      ['a bad IP', `001 web-01 10.0.0.300 ${SECRET}`, /:2: agent IP '10.0.0.300' is not 'any'/],
-      ['a key with a space in it', `001 web-01 any ${SECRET} ${SECRET}`, /:2: the key is not/],
-      ['a key with a forbidden character', `001 web-01 any ${SECRET}/`, /:2: the key is not/],
-      ['a key that is too long', `001 web-01 any ${SECRET.repeat(3)}`, /:2: the key is not/],
+      ['too few fields', `001 web-01 ${SECRET}`, /: expected "<id> <name> <ip> <key>", found 3 field\(s\)\./],
+      ['an id that is not digits', `0x1 web-01 any ${SECRET}`, /: agent id '0x1' is not 1-8 digits\./],
+      ['an id longer than 8 digits', `123456789 web-01 any ${SECRET}`, /: agent id '123456789'/],
+      ['a name with a forbidden character', `001 web/01 any ${SECRET}`, /: agent name 'web\/01' is not valid/],
+      ['a name starting with a dot', `001 .hidden any ${SECRET}`, /: agent name '.hidden' is not valid/],
+      ['a one-character name', `001 a any ${SECRET}`, /: agent name 'a' is not valid/],
+      ['a bad IP', `001 web-01 10.0.0.300 ${SECRET}`, /: agent IP '10.0.0.300' is not 'any'/],
+      ['a key with a space in it', `001 web-01 any ${SECRET} ${SECRET}`, /: the key is not/],
+      ['a key with a forbidden character', `001 web-01 any ${SECRET}/`, /: the key is not/],
+      ['a key that is too long', `001 web-01 any ${SECRET.repeat(3)}`, /: the key is not/],
+      ['binary garbage in the id', `\u0000\u001b[2J\u00ff web-01 any ${SECRET}`, /: agent id '\\u0000\\u001b\[2J\u00ff' is not/],
     ];
     for (const [what, line, message] of malformed) {
-      it(`rejects ${what}, naming file and line, without the key`, () => {
-        const err = parseError(`# header\n${line}\n`);
+      it(`reports ${what}, naming file and line, without the key, and skips that line`, () => {
+        const err = parseProblem(`# header\n${line}\n009 web-01 any ${SECRET}\n`);
+        expect(err.message).to.match(/^\(1401\): Error reading authentication key: /);
         expect(err.message).to.match(message);
-        expect(err.message).to.contain('/var/ossec/etc/client.keys:2');
+        expect(err.message).to.match(/\. File \/var\/ossec\/etc\/client\.keys, line 2\.$/);
+        expect(err.message).to.not.match(/[\u0000-\u001f]/);
         expect(err.file).to.equal('/var/ossec/etc/client.keys');
         expect(err.line).to.equal(2);
         expect(err.message).not.to.contain(SECRET);
