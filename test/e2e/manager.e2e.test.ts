@@ -12,13 +12,12 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, runCli } from '../support/cli.js';
 import { tempDir } from '../support/manager.js';
 
 const ADDRESS = process.env.WAZUH_MANAGER_ADDRESS ?? '127.0.0.1';
 const PASSWORD = process.env.WAZUH_AUTHD_PASSWORD ?? 'TestPass123';
 const ALERTS = process.env.WAZUH_ALERTS_JSON ?? '/opt/wazuh-test/logs/alerts/alerts.json';
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 
 interface Alert {
   rule: { id: string; description: string };
@@ -81,16 +80,6 @@ function reachable(port: number): Promise<boolean> {
       s.destroy();
       resolve(false);
     });
-  });
-}
-
-function runCli(args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => (output += d));
-    p.stderr.on('data', (d) => (output += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, output }));
   });
 }
 
@@ -157,8 +146,9 @@ describe('end to end with a real Wazuh manager', function () {
   });
 
   it('enrolls with wazuh-authd through the CLI (client.keys 0640)', async () => {
-    const { code, output } = await runCli(['-c', conf, '--home', home, 'enroll']);
-    expect(code, output).to.equal(0);
+    const r = await runCli(['-c', conf, '--home', home, 'enroll']);
+    const output = r.stdout + r.stderr;
+    expect(r.code, output).to.equal(0);
     const keys = path.join(home, 'etc', 'client.keys');
     expect(fs.statSync(keys).mode & 0o777).to.equal(0o640);
     expect(fs.readFileSync(keys, 'utf8')).to.match(new RegExp(`^\\d{3,} ${agentName} any [0-9a-f]{64}\\n$`));
