@@ -1,9 +1,8 @@
 // Logging in the shape of Wazuh's ossec.log: "2026/11/24 10:00:00 wazuh-bpf-agent: INFO: text".
 // One winston logger for the process; modules receive it as the small `Logger` interface so
 // pure code and tests can pass a recording logger instead.
-import fs from 'node:fs';
-import path from 'node:path';
 import winston from 'winston';
+import { OssecLogFile } from './log-file.js';
 
 export interface Logger {
   debug(msg: string): void;
@@ -32,7 +31,7 @@ export function formatRecord(level: string, message: string, json: boolean, now:
 }
 
 export interface LoggerOptions {
-  /** Directory for ossec.log; omitted: stderr only. */
+  /** Directory for ossec.log, rotated daily like Wazuh's (log-file.ts); omitted: stderr only. */
   logDir?: string;
   json?: boolean;
   debug?: boolean;
@@ -48,8 +47,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     transports.push(new winston.transports.Console({ stderrLevels: ['debug', 'info', 'warn', 'error'] }));
   }
   if (opts.logDir) {
-    fs.mkdirSync(opts.logDir, { recursive: true, mode: 0o750 });
-    transports.push(new winston.transports.File({ filename: path.join(opts.logDir, json ? 'ossec.json' : 'ossec.log') }));
+    transports.push(new OssecLogFile({ logDir: opts.logDir, json }));
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   return winston.createLogger({ level: opts.debug ? 'debug' : 'info', format, transports });
