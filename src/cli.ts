@@ -7,8 +7,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ArgChoice, KernelReport, RenameChoice, probeKernel, probePrivileges } from './bpf/kernel.js';
 import { Capture } from './capture.js';
+import { SERVICE_NAME, ServiceError, installService } from './service.js';
 import { Agent, DEFAULT_SPOOL_BYTES, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';
 import { loadAgentConfig } from './config/load.js';
@@ -197,10 +199,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }, cmd: Command) => setExit(await probeCommand(cmd, o)));
   program
+    .command('install-service')
+    .description('install the systemd unit for this installation (system user, /etc config, minimal capabilities) and start it')
+    .option('--user <name>', 'system user the service runs as (created if missing)', SERVICE_NAME)
+    .option('--unit-dir <dir>', 'where the unit goes', '/etc/systemd/system')
+    .option('--config-dir <dir>', 'where ossec.conf goes (the -c file, or the bundled one, is copied there when absent)', `/etc/${SERVICE_NAME}`)
+    .option('--no-start', 'write everything, do not enable or start the service')
+    .action((o: { user: string; unitDir: string; configDir: string; start: boolean }, cmd: Command) => setExit(installServiceCommand(cmd, o)));
+  program
     .command('check-config')
     .description('validate ossec.conf and print the effective configuration as JSON')
     .action((_o, cmd: Command) => setExit(checkConfigCommand(cmd)));
   return program;
+}
+
+function installServiceCommand(cmd: Command, o: { user: string; unitDir: string; configDir: string; start: boolean }): number {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const log = createLogger({});
+  const sourceConfig = opts.config ?? defaultConfigPath();
+  loadAgentConfig(sourceConfig); // a broken file is refused here, with its line, not at the service's start
+  installService({ ...o, sourceConfig, home: opts.home, command: [process.execPath, fileURLToPath(import.meta.url)], log });
+  return EXIT.ok;
 }
 
 function packageVersion(): string {
@@ -217,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.config;
     const line = (tag: string, msg: string) => process.stderr.write(`wazuh-bpf-agent: ${tag}: ${msg}\n`);
-    if (e instanceof ConfigError || e instanceof UnsafePathError) {
+    if (e instanceof ConfigError || e instanceof UnsafePathError || e instanceof ServiceError) {
       line('ERROR', e.message);
       return EXIT.config;
     }
