@@ -154,7 +154,7 @@ function checkConfigCommand(cmd: Command): number {
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('wazuh-bpf-agent')
     .description('File-integrity agent for Wazuh managers (Wazuh 4.x agent protocol, eBPF who-data)')
-    .version(packageVersion(), '-V, --version')
+    .version(`${packageVersion()} (Wazuh agent protocol, reports ${DEFAULT_REPORTED_VERSION} by default)`, '-V, --version')
     .option('-c, --config <ossec.conf>', `agent configuration (default: ${WAZUH_CONFIG} if present, else the bundled conf/ossec.conf)`)
     .option('--home <dir>', 'state directory: client.keys, counters, shared files, logs', DEFAULT_HOME)
     .option('--json-logs', 'write logs as JSON lines (ossec.json) instead of ossec.log lines')

@@ -17,11 +17,14 @@ describe('cli', function () {
   this.timeout(30_000);
 
   it('has --help for the program and each command', async () => {
-    for (const args of [['--help'], ['run', '--help'], ['enroll', '--help'], ['check-config', '--help']]) {
+    for (const args of [['--help'], ['run', '--help'], ['enroll', '--help'], ['check-config', '--help'], ['install-service', '--help'], ['probe', '--help']]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).to.equal(0);
       expect(r.stdout).to.match(/^Usage: wazuh-bpf-agent/);
     }
+    const version = await run(['--version']);
+    expect(version.code).to.equal(0);
+    expect(version.stdout).to.match(/^\d+\.\d+\.\d+ \(Wazuh agent protocol, reports v4\.14\.7 by default\)\n$/);
     const bad = await run(['no-such-command']);
     expect(bad.code).to.equal(2);
   });
