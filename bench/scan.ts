@@ -1,6 +1,7 @@
 // Baseline-scan benchmark: the FIM engine's first scan (walk, lstat, md5+sha1+sha256 in the
 // hashing threads, SQLite baseline) over a generated tree, against md5sum, sha1sum and sha256sum
-// run one after the other over the same files in the same run. Also the scan's peak RSS.
+// run one after the other over the same files in the same run. Also the scan's peak RSS: the
+// scan runs in a process of its own, so that generating the tree does not count.
 //
 //   node dist/bench/scan.js [--files N]     (default 100,000 files, 1 KiB to 10 MiB)
 import { execFileSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAgentConfig } from '../src/config/load.js';
 import { Baseline } from '../src/fim/db.js';
 import { FimEngine } from '../src/fim/engine.js';
@@ -53,7 +55,8 @@ function timeTool(tool: string, root: string): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function scanWithAgent(root: string, db: string): Promise<{ seconds: number; files: number }> {
+/** In the child process: one first scan (the baseline), then its numbers as JSON on stdout. */
+async function scanWithAgent(root: string, db: string): Promise<void> {
   const conf = `<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
     <directories check_all="yes">${root}</directories>
     <synchronization><enabled>no</enabled></synchronization>
@@ -68,7 +71,7 @@ async function scanWithAgent(root: string, db: string): Promise<{ seconds: numbe
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await hashes.close();
   baseline.close();
-  return { seconds, files: summary.files };
+  console.log(JSON.stringify({ seconds, files: summary.files, rss: peakRssMiB() }));
 }
 
 async function main(): Promise<void> {
@@ -81,9 +84,10 @@ async function main(): Promise<void> {
     // in tmpfs anyway, which is the point
     const tools = { md5sum: timeTool('md5sum', root), sha1sum: timeTool('sha1sum', root), sha256sum: timeTool('sha256sum', root) };
     const toolsSeconds = tools.md5sum + tools.sha1sum + tools.sha256sum;
-    const agent = await scanWithAgent(root, path.join(tmp, 'fim.db'));
+    const child = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--scan-child', root, path.join(tmp, 'fim.db')], { encoding: 'utf8' });
+    const agent = JSON.parse(child) as { seconds: number; files: number; rss: number };
     if (agent.files !== FILES) throw new Error(`the scan saw ${agent.files} files, not ${FILES}`);
-    const rss = peakRssMiB();
+    const rss = agent.rss;
     const result = {
       bench: 'scan',
       files: FILES,
@@ -109,4 +113,5 @@ async function main(): Promise<void> {
   }
 }
 
-runMain(main);
+const child = process.argv.indexOf('--scan-child');
+runMain(child > 0 ? () => scanWithAgent(process.argv[child + 1]!, process.argv[child + 2]!) : main);

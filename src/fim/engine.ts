@@ -14,7 +14,7 @@ import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { HashAlgorithm, HashError, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
-import { configFor, expandDirectories, isMonitoredFile, printablePath, walkDirectory } from './scan.js';
+import { WalkedFile, configFor, expandDirectories, isMonitoredFile, printablePath, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
@@ -45,6 +45,8 @@ export interface ScanSummary {
 }
 
 const SCAN_META = 'scan';
+/** Files whose hashing a scan starts before comparing the first of them with the baseline. */
+const SCAN_AHEAD = 64;
 
 export class FimEngine {
   private scanning: Promise<ScanSummary> | undefined;
@@ -99,13 +101,24 @@ export class FimEngine {
     const dirs = this.dirs;
     for (const dir of dirs) {
       if (only && !only.includes(dir.path)) continue;
+      // Files are hashed SCAN_AHEAD at a time (every hashing thread busy), then compared with the
+      // baseline one by one, in walk order.
+      const ahead: { f: WalkedFile; state: Promise<FileState | undefined> }[] = [];
+      const compare = async () => {
+        const { f, state } = ahead.shift()!;
+        const change = await this.check(f.path, f.stat, dir, 'scheduled', 'scan', undefined, report, scanId, state);
+        if (change === 'added') summary.added++;
+        else if (change === 'modified') summary.modified++;
+      };
       for (const f of walkDirectory(dir, syscheck, dirs, log)) {
         if (configFor(f.path, dirs) !== dir) continue;
         summary.files++;
-        const change = await this.check(f.path, f.stat, dir, 'scheduled', 'scan', undefined, report, scanId);
-        if (change === 'added') summary.added++;
-        else if (change === 'modified') summary.modified++;
+        const state = this.stateOf(f.path, f.stat, dir);
+        state.catch(() => undefined); // awaited in compare(); this only keeps an early failure from counting as unhandled
+        ahead.push({ f, state });
+        if (ahead.length >= SCAN_AHEAD) await compare();
       }
+      while (ahead.length) await compare();
       for (const gone of baseline.unseen(dir.path, scanId)) {
         if (configFor(gone.path, dirs) !== dir) continue;
         await this.reportDeleted(gone, dir, 'scheduled', 'scan');
@@ -164,10 +177,10 @@ export class FimEngine {
   /** Compares one existing file with the baseline; reports and stores what changed. */
   private async check(
     p: string, st: fs.BigIntStats, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
-    scanId: number,
+    scanId: number, hashed: Promise<FileState | undefined> = this.stateOf(p, st, dir),
   ): Promise<'added' | 'modified' | 'unchanged' | 'unreadable'> {
     const { baseline } = this.o;
-    const state = await this.stateOf(p, st, dir);
+    const state = await hashed;
     if (!state) return 'unreadable';
     const known = baseline.get(p);
     const ts = this.now();

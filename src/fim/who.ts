@@ -33,21 +33,29 @@ export function parseIdNames(text: string): Map<number, string> {
   return names;
 }
 
+/** How often the files are checked for changes: a scan asks for names once or twice per file. */
+const RECHECK_MS = 1000;
+
 class IdNames {
   private names = new Map<number, string>();
   private mtimeMs = -1;
+  private checkedAt = -Infinity;
 
   constructor(private readonly file: string) {}
 
   name(id: number): string {
-    try {
-      const m = fs.statSync(this.file).mtimeMs;
-      if (m !== this.mtimeMs) {
-        this.names = parseIdNames(fs.readFileSync(this.file, 'utf8'));
-        this.mtimeMs = m;
+    const now = performance.now();
+    if (now - this.checkedAt >= RECHECK_MS) {
+      this.checkedAt = now;
+      try {
+        const m = fs.statSync(this.file).mtimeMs;
+        if (m !== this.mtimeMs) {
+          this.names = parseIdNames(fs.readFileSync(this.file, 'utf8'));
+          this.mtimeMs = m;
+        }
+      } catch {
+        // no passwd/group file: numbers only
       }
-    } catch {
-      // no passwd/group file: numbers only
     }
     return this.names.get(id) ?? '';
   }
