@@ -1,6 +1,7 @@
 // Transport benchmark: FIM deletion events formatted as Wazuh messages, stored in the spool,
 // drained by the client buffer (pacing off), encrypted, framed and written to the test manager
-// over loopback TCP; the agent side pinned to one core, the manager to the other. The baseline,
+// over loopback TCP; the agent side pinned to one core, the manager (decrypting and answering
+// only, no analysis) to the other. The baseline,
 // measured in the same run on the same core: the codec alone (encrypt + frame, no I/O, no spool),
 // the ceiling of what the pipeline around it can reach.
 //
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   const cpus = os.availableParallelism();
   const pinned = cpus >= 2;
   if (pinned) execFileSync('taskset', ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
-  const manager = await ManagerProcess.start(pinned ? 1 : undefined);
+  const manager = await ManagerProcess.start({ cpu: pinned ? 1 : undefined, light: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wba-transport-'));
   const home = path.join(tmp, 'home');
   const passwordFile = path.join(tmp, 'authd.pass');

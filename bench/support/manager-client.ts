@@ -13,8 +13,10 @@ export class ManagerProcess {
     this.lines = lines;
   }
 
-  static async start(cpu?: number): Promise<ManagerProcess> {
-    const child = cpu === undefined ? spawn(process.execPath, [PROC]) : spawn('taskset', ['-c', String(cpu), process.execPath, PROC]);
+  /** `cpu`: pin it there; `light`: no alerts or FIM inventory, only decrypt, record and answer. */
+  static async start(o: { cpu?: number; light?: boolean } = {}): Promise<ManagerProcess> {
+    const args = [PROC, ...(o.light ? ['--light'] : [])];
+    const child = o.cpu === undefined ? spawn(process.execPath, args) : spawn('taskset', ['-c', String(o.cpu), process.execPath, ...args]);
     child.stderr.pipe(process.stderr);
     const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = await lines.next();

@@ -4,11 +4,12 @@
 //   count <prefix>   how many messages from agents start with <prefix>
 //   arrivals         [{"key": ..., "at": ms}] for FIM deletions (key: the path) and for
 //                    `1:bench:<key>` lines, with the time each reached the manager (Date.now())
+// With --light, the manager only decrypts, records and answers (no alerts, no FIM inventory).
 import readline from 'node:readline';
 import { TestManager } from '../../test/support/manager.js';
 
 async function main(): Promise<void> {
-  const manager = await new TestManager().start();
+  const manager = await new TestManager({ analyze: !process.argv.includes('--light') }).start();
   console.log(JSON.stringify({ authd: manager.authd.port, remoted: manager.remoted.tcpPort }));
   const messages = manager.remoted.messages;
   for await (const line of readline.createInterface({ input: process.stdin })) {

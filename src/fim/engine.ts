@@ -155,23 +155,20 @@ export class FimEngine {
   private async onPathEvent(p: string, e: CaptureEvent): Promise<void> {
     const dir = configFor(p, this.dirs);
     if (!dir || (!dir.realtime && !dir.whodata)) return;
-    const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
-    const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
     let st: fs.BigIntStats | undefined;
     try {
-      st = fs.lstatSync(p, { bigint: true });
+      st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
     } catch {
-      st = undefined;
+      st = undefined; // unreachable now: as good as gone
     }
     if (st && !st.isFile()) return;
+    const known = st ? undefined : this.o.baseline.get(p);
+    if (st ? !isMonitoredFile(p, dir, this.o.syscheck) : !known) return;
+    const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
+    const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
     const origin = { capture: e.source, ktimeNs: e.ktimeNs };
-    if (!st) {
-      const known = this.o.baseline.get(p);
-      if (known) await this.reportDeleted(known, dir, mode, origin, audit);
-      return;
-    }
-    if (!isMonitoredFile(p, dir, this.o.syscheck)) return;
-    await this.check(p, st, dir, mode, origin, audit, true, 0);
+    if (known) await this.reportDeleted(known, dir, mode, origin, audit);
+    else await this.check(p, st!, dir, mode, origin, audit, true, 0);
   }
 
   /** Compares one existing file with the baseline; reports and stores what changed. */

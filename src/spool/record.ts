@@ -1,6 +1,9 @@
 // Spool records on disk: each is `u32le length | u32le crc32 | SpoolRecord (protobuf)`. Pure
 // bytes in/out; the CRC tells a torn or corrupted record (crash mid-write, bad disk) from a good one.
+import protobuf from 'protobufjs/minimal.js';
 import { wazuh_bpf_agent as pb } from '../generated/fim_event.js';
+
+const { Reader } = protobuf;
 
 export type FimEventFields = pb.FimEvent.$Properties;
 export const FimOperation = pb.FimEvent.Operation;
@@ -56,25 +59,40 @@ export type FrameResult =
   | { kind: 'incomplete' }
   | { kind: 'corrupt'; why: string };
 
-/** Reads the record at `offset` of `buf`. */
-export function decodeRecordAt(buf: Buffer, offset: number): FrameResult {
+/**
+ * The fields the sender needs, read straight from the wire format: decoding the structured
+ * FimEvent of every record it sends would cost more than the rest of the read.
+ */
+function decodeHead(body: Uint8Array): { sequence: number; message: string; acceptedMs: number } {
+  const r = Reader.create(body);
+  const out = { sequence: 0, message: '', acceptedMs: 0 };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag >>> 3) {
+      case 1: out.sequence = Number(r.uint64()); break;
+      case 2: out.message = r.string(); break;
+      case 4: out.acceptedMs = Number(r.int64()); break;
+      default: r.skipType(tag & 7);
+    }
+  }
+  return out;
+}
+
+/** Reads the record at `offset` of `buf`; its FimEvent only `withFim` (the sender does not need it). */
+export function decodeRecordAt(buf: Buffer, offset: number, withFim = false): FrameResult {
   if (buf.length - offset < FRAME_HEADER) return { kind: 'incomplete' };
   const length = buf.readUInt32LE(offset);
   if (length === 0 || length > MAX_RECORD) return { kind: 'corrupt', why: `record length ${length} out of range` };
   if (buf.length - offset - FRAME_HEADER < length) return { kind: 'incomplete' };
   const body = buf.subarray(offset + FRAME_HEADER, offset + FRAME_HEADER + length);
   if (crc32(body) !== buf.readUInt32LE(offset + 4)) return { kind: 'corrupt', why: 'checksum mismatch' };
-  let r: pb.SpoolRecord;
+  let entry: SpoolEntry;
   try {
-    r = pb.SpoolRecord.decode(body);
+    entry = decodeHead(body);
+    if (withFim) entry.fim = pb.SpoolRecord.decode(body).fim ?? undefined;
   } catch (e) {
     return { kind: 'corrupt', why: `undecodable record: ${(e as Error).message}` };
   }
-  const sequence = Number(r.sequence);
-  if (!(sequence > 0) || !r.message) return { kind: 'corrupt', why: 'record without sequence or message' };
-  return {
-    kind: 'record',
-    entry: { sequence, message: r.message, fim: r.fim ?? undefined, acceptedMs: Number(r.acceptedMs) },
-    size: FRAME_HEADER + length,
-  };
+  if (!(entry.sequence > 0) || !entry.message) return { kind: 'corrupt', why: 'record without sequence or message' };
+  return { kind: 'record', entry, size: FRAME_HEADER + length };
 }

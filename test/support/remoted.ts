@@ -37,6 +37,11 @@ export interface TestRemotedOptions {
   mergedMg?: Buffer;
   /** Answer keepalives (turn off to simulate a manager that went silent). */
   ackKeepalives?: boolean;
+  /**
+   * Run the analysisd and wazuh-db steps (alerts, FIM inventory) on each message; default on.
+   * Benchmarks turn them off so that the manager keeps up with the agent under test.
+   */
+  analyze?: boolean;
 }
 
 /** State that survives stop()/start(), as queue/rids does for the real manager. */
@@ -192,8 +197,10 @@ export class TestRemoted {
       return;
     }
     this.messages.push({ agentId, protocol, counters, text, at: Date.now() });
-    this.analyze(agentId, text);
-    this.syncInventory(agentId, text);
+    if (this.opts.analyze !== false) {
+      this.analyze(agentId, text);
+      this.syncInventory(agentId, text);
+    }
     if (text.startsWith('#!-agent startup ') || (text.startsWith('#!-') && isValidKeepalive(text) && this.opts.ackKeepalives !== false)) {
       this.sendToAgent(agentId, '#!-agent ack ');
     }

@@ -37,8 +37,10 @@ describe('spool records', () => {
       sequence: 7, message: '8:syscheck:{}', acceptedMs: 1_700_000_000_000,
       fim: { operation: FimOperation.DELETED, path: '/etc/x\nnewline', attributes: { size: 12, hashSha1: 'ab' } },
     });
-    const r = decodeRecordAt(frame, 0);
+    const r = decodeRecordAt(frame, 0, true);
     if (r.kind !== 'record') throw new Error(`not decoded: ${JSON.stringify(r)}`);
+    const head = decodeRecordAt(frame, 0);
+    expect(head.kind === 'record' && head.entry).to.deep.equal({ sequence: 7, message: '8:syscheck:{}', acceptedMs: 1_700_000_000_000 });
     expect(r.size).to.equal(frame.length);
     expect(r.entry).to.include({ sequence: 7, message: '8:syscheck:{}', acceptedMs: 1_700_000_000_000 });
     expect(r.entry.fim).to.deep.include({ operation: FimOperation.DELETED, path: '/etc/x\nnewline' });
