@@ -110,7 +110,11 @@ async function main(): Promise<void> {
 
     const lines = execFileSync(gen, [watched, String(count), String(RATE)], { encoding: 'utf8', maxBuffer: 1 << 28 }).trim().split('\n');
     const deleted = new Map(lines.map((l) => l.split(' ')).map(([i, t]) => [path.join(watched, `f${i}`), Number(t)]));
-    await waitFor('every deletion at the manager', async () => (await manager.count('8:syscheck:{"type":"event"')) >= count, 120_000);
+    let arrived = 0;
+    await waitFor(`every deletion at the manager (${count})`, async () => (arrived = await manager.count('8:syscheck:{"type":"event"')) >= count, 120_000)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}: ${arrived} arrived; agent log tail:\n${output.split('\n').slice(-15).join('\n')}`);
+      });
 
     const arrivals = await manager.arrivals();
     const queueLat: number[] = [];

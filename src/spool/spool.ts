@@ -289,15 +289,16 @@ export class Spool extends EventEmitter<SpoolEvents> {
     this.syncTimer = undefined;
     if (this.closed) return;
     const seq = this.nextSeq - 1;
-    const bytes = this.active().bytes;
-    const fd = this.fd;
+    const segment = this.active();
+    const bytes = segment.bytes;
     this.syncRunning = true;
     this.lastSyncAt = this.now();
-    fs.fsync(fd, (err) => {
+    fs.fsync(this.fd, (err) => {
       this.syncRunning = false;
       if (err) this.o.log.error(`Spool: fsync failed: ${err.message}. Retrying.`);
-      // A roll() in between closed this fd after its own fsync: nothing is lost either way.
-      else if (fd === this.fd) this.markSynced(seq, bytes);
+      // A roll() in between synced and closed that segment itself; its byte count must not be
+      // taken for the next one's (which may even have been given the same fd number).
+      else if (segment === this.active()) this.markSynced(seq, bytes);
       if (this.synced < this.nextSeq - 1) this.scheduleSync();
     });
   }
@@ -331,12 +332,17 @@ export class Spool extends EventEmitter<SpoolEvents> {
       }
       const chunk = this.read(seg, this.cursor.offset, limit);
       let at = 0;
+      let corrupt = false;
       while (at < chunk.length) {
         const r = decodeRecordAt(chunk, at);
-        if (r.kind !== 'record') break;
+        if (r.kind !== 'record') {
+          corrupt = r.kind === 'corrupt';
+          break;
+        }
         at += r.size;
         if (r.entry.sequence > this.taken) this.readAhead.push(r.entry);
       }
+      if (at === 0 && !corrupt) return; // durable bytes end inside a record: never, by construction
       if (at === 0) {
         // Recovery cut every bad record, so this is a disk error after start: skip the rest.
         this.o.log.error(`Spool: unreadable record at offset ${this.cursor.offset} of '${seg.file}'; skipping the rest of the segment.`);

@@ -119,6 +119,21 @@ describe('spool', () => {
     await spool.close();
   });
 
+  it('a segment closed while its group fsync was in flight does not lend its size to the next one', async () => {
+    const { spool, log } = open(newDir(), { segmentBytes: 64 * 1024 });
+    const body = 'x'.repeat(1000);
+    let n = 0;
+    while (spool.stats.bytes < 60 * 1024) spool.append(`1:t:${++n}:${body}`);
+    await new Promise((r) => setTimeout(r, 1)); // the group fsync has started, not finished
+    for (let i = 0; i < 5; i++) spool.append(`1:t:${++n}:${body}`); // the segment rolls over
+    await spool.durable();
+    await new Promise((r) => setTimeout(r, 50));
+    const got = takeAll(spool).map((m) => Number(m.split(':')[2]));
+    expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
+    expect(log.records.filter((r) => r.level === 'error')).to.deep.equal([]);
+    await spool.close();
+  });
+
   it('stays within maxBytes by dropping the oldest segments, counting what was lost', async () => {
     const dir = newDir();
     const { spool } = open(dir, { maxBytes: 256 * 1024, segmentBytes: 64 * 1024 });
