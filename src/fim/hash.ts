@@ -51,6 +51,12 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/**
+ * A hashing thread holds one read buffer and a few digests: a small heap keeps the threads from
+ * adding tens of MiB each to the agent's resident memory (V8's defaults are sized for apps).
+ */
+const HASH_WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 };
+
 /** Jobs are sent in small batches: one message per file would cost more than hashing small files. */
 const BATCH = 32;
 
@@ -85,7 +91,7 @@ export class HashPool {
   /** `niceness`: <process_priority>, applied to the hashing threads only (Wazuh nices syscheckd). */
   constructor(size = Math.max(1, Math.min(os.availableParallelism(), 4)), niceness?: number) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { niceness } });
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { niceness }, resourceLimits: HASH_WORKER_LIMITS });
       const slot = { worker, busy: new Map<number, Pending>() };
       worker.on('message', (replies: HashReply[]) => this.settle(slot, replies));
       worker.on('error', (e) => {
