@@ -60,6 +60,7 @@ abstract class SecureTransportBase extends EventEmitter<TransportEvents> impleme
   }
 
   protected receive(payload: Buffer): void {
+    if (this.closed) return; // late bytes of a connection the session already left
     let message: Buffer;
     try {
       message = this.channel.open(payload);
@@ -170,7 +171,16 @@ class TcpSecureTransport extends SecureTransportBase {
   }
 
   protected destroy(): void {
-    this.socket?.destroy();
+    const s = this.socket;
+    if (!s) return;
+    // What was written (the goodbye, the last events) still goes out, before the FIN; a peer
+    // that does not take it within a second gets the socket destroyed under it.
+    if (this.corked) {
+      this.corked = false;
+      s.uncork();
+    }
+    s.end();
+    setTimeout(() => s.destroy(), 1000).unref();
   }
 }
 
