@@ -48,8 +48,13 @@ export class LocalQueue {
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        if (isQueueMessage(line)) this.submit(line);
-        else this.log.warn(`Discarded malformed message on ${this.socketPath} (expected '<queue>:<location>:<message>').`);
+        if (isQueueMessage(line)) {
+          try {
+            this.submit(line);
+          } catch (e) {
+            this.log.error(`Discarded message on ${this.socketPath}: ${(e as Error).message}`); // e.g. the spool's disk is full
+          }
+        } else this.log.warn(`Discarded malformed message on ${this.socketPath} (expected '<queue>:<location>:<message>').`);
       }
       if (pending.length > MAX_LINE) {
         this.log.warn(`Message on ${this.socketPath} exceeds ${MAX_LINE} bytes; connection closed.`);

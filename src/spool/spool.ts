@@ -45,6 +45,9 @@ export interface SpoolStats {
   bytes: number;
 }
 
+/** An event could not be written (disk full, I/O error); nothing of it was kept. */
+export class SpoolWriteError extends Error {}
+
 interface Segment {
   first: number;
   /** Last sequence written to it; first - 1 while empty. */
@@ -110,7 +113,15 @@ export class Spool extends EventEmitter<SpoolEvents> {
     let active = this.active();
     if (active.bytes > 0 && active.bytes + frame.length > this.segmentBytes) active = this.roll();
     while (this.totalBytes + frame.length > this.o.maxBytes && this.segments.length > 1) this.dropOldest();
-    fs.writeSync(this.fd, frame);
+    try {
+      // a short write is how a filling disk starts: the next one says why
+      for (let done = 0; done < frame.length; ) done += fs.writeSync(this.fd, frame, done);
+    } catch (e) {
+      // Disk full or failing: the event is not accepted (the caller keeps its baseline as it was,
+      // so the next scan finds the change again), and a partial record must not stay behind.
+      fs.ftruncateSync(this.fd, active.bytes);
+      throw new SpoolWriteError(`Spool: cannot store an event in '${active.file}': ${(e as Error).message}`);
+    }
     this.nextSeq++;
     active.last = sequence;
     active.bytes += frame.length;

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MemoryLogger } from '../../src/log.js';
-import { Spool, SpoolOptions } from '../../src/spool/spool.js';
+import { Spool, SpoolOptions, SpoolWriteError } from '../../src/spool/spool.js';
 import { FimOperation, crc32, decodeRecordAt, encodeRecord } from '../../src/spool/record.js';
 import { tempDir } from '../support/manager.js';
 
@@ -132,6 +133,33 @@ describe('spool', () => {
     expect(got).to.deep.equal(Array.from({ length: n }, (_, i) => i + 1));
     expect(log.records.filter((r) => r.level === 'error')).to.deep.equal([]);
     await spool.close();
+  });
+
+  it('on a full disk, refuses the event with a clear error and keeps every record before it intact', async function () {
+    if (process.geteuid?.() !== 0) this.skip(); // mounts a tiny tmpfs
+    const dir = newDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]);
+    const { spool } = open(path.join(dir, 'spool'), { segmentBytes: 1 << 20 });
+    try {
+      const body = 'y'.repeat(3000);
+      let stored = 0;
+      let error: Error | undefined;
+      for (let i = 1; i <= 200 && !error; i++) {
+        try {
+          spool.append(`1:t:${i}:${body}`);
+          stored = i;
+        } catch (e) {
+          error = e as Error;
+        }
+      }
+      expect(error, String(error)).to.be.instanceOf(SpoolWriteError);
+      expect(error!.message).to.match(/^Spool: cannot store an event in '.*\.seg': .*(ENOSPC|no space)/i);
+      await spool.durable();
+      expect(takeAll(spool).map((m) => Number(m.split(':')[2]))).to.deep.equal(Array.from({ length: stored }, (_, i) => i + 1));
+    } finally {
+      await spool.close();
+      execFileSync('umount', ['--lazy', dir]);
+    }
   });
 
   it('stays within maxBytes by dropping the oldest segments, counting what was lost', async () => {
