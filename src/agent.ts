@@ -248,11 +248,6 @@ export class Agent {
     return true;
   }
 
-  /** The client buffer's counters (tests and the stop log read them). */
-  get bufferStats() {
-    return this.buffer?.stats;
-  }
-
   get connectedServer(): string | undefined {
     return this.session?.server;
   }

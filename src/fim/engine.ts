@@ -81,7 +81,7 @@ export class FimEngine {
    * tells who made them. No scan start/end messages and no synchronization: it is not a full scan.
    */
   async rescan(paths: readonly string[]): Promise<ScanSummary> {
-    await this.scanning?.catch(() => undefined);
+    while (this.scanning) await this.scanning.catch(() => undefined);
     this.scanning = this.runScan(paths).finally(() => (this.scanning = undefined));
     return this.scanning;
   }
@@ -159,7 +159,7 @@ export class FimEngine {
     try {
       st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
     } catch {
-      st = undefined; // unreachable now: as good as gone
+      st = undefined; // EACCES, ENOTDIR, ELOOP...: no longer reachable, as good as gone
     }
     if (st && !st.isFile()) return;
     const known = st ? undefined : this.o.baseline.get(p);

@@ -279,16 +279,16 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   }
 
   private sendKeepalive(): void {
+    const t = this.transport;
+    if (!t) return;
     const o = this.opts;
     const msg = keepaliveMessage({
       uname: unameLine(o.host, o.reportedVersion),
       agentConfMd5: o.shared.agentConfMd5(),
       labels: o.labels,
       mergedMd5: o.shared.mergedMd5(),
-      agentIp: this.transport?.localAddress(),
+      agentIp: t.localAddress(),
     });
-    const t = this.transport;
-    if (!t) return;
     this.opts.log.debug('Sending keep alive.');
     t.send(msg);
     this.lastKeepaliveAt = this.now();

@@ -15,6 +15,7 @@ const MAX_PUSHED_FILE = 64 * 1024 * 1024;
 
 export class SharedFiles {
   private open: { name: string; md5: string; chunks: Buffer[]; size: number } | undefined;
+  private readonly md5s = new Map<string, { mtimeMs: number; size: number; md5: string }>();
 
   constructor(private readonly dir: string, private readonly log: Logger) {}
 
@@ -69,10 +70,21 @@ export class SharedFiles {
     return this.md5Of('agent.conf');
   }
 
+  /**
+   * Keepalives also ask the manager to confirm delivery (up to several a second under load), so
+   * a file is read and hashed again only when its size or mtime changed.
+   */
   private md5Of(name: string): string | undefined {
+    const file = path.join(this.dir, name);
     try {
-      return crypto.createHash('md5').update(fs.readFileSync(path.join(this.dir, name))).digest('hex');
+      const st = fs.statSync(file);
+      const known = this.md5s.get(name);
+      if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.md5;
+      const md5 = crypto.createHash('md5').update(fs.readFileSync(file)).digest('hex');
+      this.md5s.set(name, { mtimeMs: st.mtimeMs, size: st.size, md5 });
+      return md5;
     } catch {
+      this.md5s.delete(name);
       return undefined;
     }
   }
@@ -100,6 +112,7 @@ export class SharedFiles {
   private store(name: string, data: Buffer): boolean {
     const file = path.join(this.dir, name);
     const tmp = `${file}.tmp`;
+    this.md5s.delete(name);
     try {
       fs.writeFileSync(tmp, data, { mode: 0o640 });
       fs.renameSync(tmp, file);
