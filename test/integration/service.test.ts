@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI, runCli } from '../support/cli.js';
+import { cliReachableByAll, runCli } from '../support/cli.js';
 import { tempDir } from '../support/manager.js';
 
 const BUNDLED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../conf/ossec.conf');
@@ -19,12 +19,13 @@ describe('install-service', function () {
   it('writes a unit that runs this build as the service user and passes systemd-analyze verify', async () => {
     const unitDir = path.join(tmp.dir, 'units');
     const configDir = path.join(tmp.dir, 'etc');
-    const r = await runCli(['-c', BUNDLED, 'install-service', '--unit-dir', unitDir, '--config-dir', configDir, '--no-start']);
+    const cli = cliReachableByAll(); // the service user must be able to read the build
+    const r = await runCli(['-c', BUNDLED, 'install-service', '--unit-dir', unitDir, '--config-dir', configDir, '--no-start'], [], cli);
     expect(r.code, r.stderr).to.equal(0);
     const unitFile = path.join(unitDir, 'wazuh-bpf-agent.service');
     const unit = fs.readFileSync(unitFile, 'utf8');
     const configFile = path.join(configDir, 'ossec.conf');
-    expect(unit).to.include(`ExecStart=${process.execPath} ${CLI} -c ${configFile} --home /var/lib/wazuh-bpf-agent run\n`);
+    expect(unit).to.include(`ExecStart=${process.execPath} ${cli} -c ${configFile} --home /var/lib/wazuh-bpf-agent run\n`);
     expect(unit).to.match(/^User=wazuh-bpf-agent$/m);
     expect(unit).to.match(/^AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_DAC_READ_SEARCH$/m);
     const verify = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });
@@ -39,7 +40,7 @@ describe('install-service', function () {
 
     // a second run keeps the administrator's configuration
     fs.appendFileSync(configFile, '<!-- edited -->\n');
-    const again = await runCli(['-c', BUNDLED, 'install-service', '--unit-dir', unitDir, '--config-dir', configDir, '--no-start']);
+    const again = await runCli(['-c', BUNDLED, 'install-service', '--unit-dir', unitDir, '--config-dir', configDir, '--no-start'], [], cli);
     expect(again.code, again.stderr).to.equal(0);
     expect(fs.readFileSync(configFile, 'utf8')).to.match(/edited/);
     expect(again.stderr).to.include(`Keeping the existing ${configFile}.`);

@@ -1,6 +1,7 @@
 // The wazuh-bpf-agent command line as a child process, the way an administrator runs it;
 // optionally behind a wrapper command (setpriv(1)) that changes its user or capabilities.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,9 +23,33 @@ export interface CliProcess {
   exited: Promise<CliResult>;
 }
 
-/** Starts `wazuh-bpf-agent <args>`, behind `wrapper` (e.g. ['setpriv', ...]) when given. */
-export function startCli(args: string[], wrapper: string[] = []): CliProcess {
-  const command = [...wrapper, process.execPath, CLI, ...args];
+let sharedCli: string | undefined;
+
+/**
+ * The CLI at a path every user can reach, for runs as another user. A checkout inside a 0700
+ * directory (what `mktemp -d` makes, where CI may clone) is bind-mounted once under /tmp for the
+ * life of this test process (needs root, as the tests that switch users do).
+ */
+export function cliReachableByAll(): string {
+  if (sharedCli) return sharedCli;
+  if (spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', CLI]).status === 0) return (sharedCli = CLI);
+  const repo = path.resolve(path.dirname(CLI), '../..');
+  const mnt = fs.mkdtempSync('/tmp/wba-checkout-');
+  fs.chmodSync(mnt, 0o755);
+  execFileSync('mount', ['--bind', repo, mnt]);
+  process.on('exit', () => {
+    spawnSync('umount', ['--lazy', mnt]);
+    fs.rmdirSync(mnt);
+  });
+  return (sharedCli = path.join(mnt, path.relative(repo, CLI)));
+}
+
+/**
+ * Starts `wazuh-bpf-agent <args>`, behind `wrapper` (e.g. ['setpriv', ...]) when given; a
+ * wrapper may switch users, so it runs the CLI from where every user can reach it.
+ */
+export function startCli(args: string[], wrapper: string[] = [], cli = wrapper.length ? cliReachableByAll() : CLI): CliProcess {
+  const command = [...wrapper, process.execPath, cli, ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d) => (out.stdout += d));
@@ -39,8 +64,8 @@ export function startCli(args: string[], wrapper: string[] = []): CliProcess {
 }
 
 /** Runs `wazuh-bpf-agent <args>` to completion. */
-export function runCli(args: string[], wrapper: string[] = []): Promise<CliResult> {
-  return startCli(args, wrapper).exited;
+export function runCli(args: string[], wrapper: string[] = [], cli?: string): Promise<CliResult> {
+  return startCli(args, wrapper, cli).exited;
 }
 
 /** Hands one event line to a running agent through its local queue socket under `home`. */
