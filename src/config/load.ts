@@ -7,7 +7,8 @@ import util from 'node:util';
 import { readClient, readClientBuffer, readLabels } from './client.js';
 import { unsafeFileAt } from '../security.js';
 import { ConfigError, formatConfigMessage } from './errors.js';
-import { readSyscheck } from './syscheck.js';
+import { DEFAULT_FILE_MAX_SIZE_MB, readSyscheck } from './syscheck.js';
+import { internalInt } from './internal-options.js';
 import type { AgentConfig } from './types.js';
 import { fail, type ReadContext } from './values.js';
 import { parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
@@ -116,5 +117,8 @@ export function loadAgentConfig(file: string): AgentConfig {
   } catch (e) {
     throw new ConfigError(`Cannot read the configuration file: ${describeReadError(e)}`, { file: absolute });
   }
-  return parseAgentConfig(text, absolute);
+  const config = parseAgentConfig(text, absolute);
+  // syscheck.c: getDefine_Int("syscheck", "file_max_size", 0, 4095) MB
+  config.syscheck.fileMaxSize = internalInt(path.dirname(absolute), 'syscheck', 'file_max_size', 0, 4095, DEFAULT_FILE_MAX_SIZE_MB) * 1024 * 1024;
+  return config;
 }

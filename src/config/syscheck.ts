@@ -31,6 +31,10 @@ const UINT32_MAX = 4294967295;
 const TIME_SPAN_HINT = 'must be a number of seconds, optionally followed by s, m, h, d or w';
 
 /** initialize_syscheck_configuration (config/syscheck-config.c:62-141) for a Linux agent. */
+const MIB = 1024 * 1024;
+/** internal_options.conf's stock syscheck.file_max_size, in MB. */
+export const DEFAULT_FILE_MAX_SIZE_MB = 1024;
+
 export function defaultSyscheckConfig(): SyscheckConfig {
   return {
     // Wazuh starts at SK_CONF_UNPARSED: without any <syscheck> block FIM is disabled
@@ -56,6 +60,7 @@ export function defaultSyscheckConfig(): SyscheckConfig {
     whodata: { provider: 'ebpf', queueSize: 16384 },
     database: 'disk',
     diff: { diskQuota: { enabled: true, limitKb: 1024 * 1024 }, fileSize: { enabled: true, limitKb: 50 * 1024 } },
+    fileMaxSize: DEFAULT_FILE_MAX_SIZE_MB * MIB,
   };
 }
 

@@ -159,6 +159,11 @@ export interface SyscheckConfig {
     diskQuota: { enabled: boolean; limitKb: number };
     fileSize: { enabled: boolean; limitKb: number };
   };
+  /**
+   * Internal option syscheck.file_max_size, in bytes: files of this size or more are not hashed
+   * (they get the empty-input hashes), and a read stops there. 0 hashes nothing (Wazuh's code).
+   */
+  fileMaxSize: number;
 }
 
 export interface AgentConfig {

@@ -79,6 +79,7 @@ describe('config/syscheck: <syscheck>', () => {
         whodata: { provider: 'ebpf', queueSize: 16384 },
         database: 'disk',
         diff: { diskQuota: { enabled: true, limitKb: 1048576 }, fileSize: { enabled: true, limitKb: 51200 } },
+        fileMaxSize: 1024 * 1024 * 1024,
       } satisfies SyscheckConfig);
     });
 
@@ -167,6 +168,7 @@ describe('config/syscheck: <syscheck>', () => {
         whodata: { provider: 'ebpf', queueSize: 4096 },
         database: 'memory',
         diff: { diskQuota: { enabled: true, limitKb: 2 * 1024 * 1024 }, fileSize: { enabled: true, limitKb: 10 * 1024 } },
+        fileMaxSize: 1024 * 1024 * 1024,
       });
       const limit = { diffSizeLimitKb: 10240 };
       expect(directories).to.deep.equal([
