@@ -178,7 +178,7 @@ export class Agent {
     const s = config.syscheck;
     const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb);
     const diffs = new DiffStore(this.paths.diffDir, s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined);
-    const hashes = new HashPool(undefined, s.processPriority);
+    const hashes = new HashPool({ niceness: s.processPriority });
     const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m, fim) => this.submit(m, fim), log, diffs });
     this.fim = { engine, baseline, hashes };
     this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
@@ -256,7 +256,11 @@ export class Agent {
     return this.session;
   }
 
-  /** Flushes what it can (bounded), says goodbye to the manager, closes everything. */
+  /**
+   * Flushes what it can (bounded), says goodbye to the manager, closes everything. FIM work in
+   * flight (a scan, hashes, real-time checks) is abandoned, not waited for: what it had not
+   * stored yet is found again by the next start's scan.
+   */
   async stop(): Promise<void> {
     this.lifetime.stop();
     await this.queue?.stop();
@@ -264,18 +268,18 @@ export class Agent {
       clearTimeout(this.fim.timer);
       clearInterval(this.fim.syncTimer);
       clearTimeout(this.fim.rescanTimer);
+      this.fim.engine.stop();
+      await this.fim.hashes.close();
       await this.fim.capture?.stop();
       await this.fimQueue;
+      await this.fim.engine.idle();
     }
     // Wait (bounded) for the manager to confirm what was sent; the rest stays spooled for next time.
     if (this.buffer && this.session?.online) await this.buffer.settled(2_000);
     this.buffer?.stop();
     await this.session?.stop();
     await this.spool?.close();
-    if (this.fim) {
-      await this.fim.hashes.close();
-      this.fim.baseline.close();
-    }
+    this.fim?.baseline.close();
   }
 }
 

@@ -53,6 +53,9 @@ function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: Agen
   return { opts, log, config };
 }
 
+/** SIGTERM/SIGINT end the agent within this, whatever it is doing (systemd waits 90 s, Docker 10 s). */
+const STOP_DEADLINE_MS = 4_000;
+
 async function runAgent(cmd: Command): Promise<number> {
   const { opts, log, config } = context(cmd);
   const agent = new Agent({ config, home: opts.home, log, reportedVersion: opts.reportVersion, host: readHostInfo(), unlinkDentryArg: opts.unlinkDentryArg,
@@ -68,10 +71,16 @@ async function runAgent(cmd: Command): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`Received ${signal}. Stopping.`);
-      void agent.stop().then(() => {
-        log.info('Agent stopped.');
-        resolve();
-      });
+      // The spool and the FIM database survive a kill at any point, so nothing may hold a stop
+      // longer than this (a stuck read on a dead network filesystem, a hash thread mid-chunk).
+      setTimeout(() => {
+        log.warn(`Stopping took more than ${STOP_DEADLINE_MS / 1000} s; exiting now. Unconfirmed events stay spooled for the next start.`);
+        process.exit(EXIT.ok);
+      }, STOP_DEADLINE_MS).unref();
+      agent.stop().then(
+        () => log.info('Agent stopped.'),
+        (e: unknown) => log.error(`Stopping failed: ${(e as Error).message}`),
+      ).finally(resolve);
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

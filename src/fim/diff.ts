@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import type { OpenFile } from './access.js';
 
 /** OS_MAXSTR - OS_SK_HEADER - 1: the most diff text an event carries. */
 const MAX_DIFF = 65536 - 6144 - 1;
@@ -18,6 +19,8 @@ export const DIFF_MESSAGES = {
   identical: 'No content changes were found for this file.',
   nodiff: "Diff truncated due to 'nodiff' configuration detected for this file.",
   diskQuota: "Unable to calculate diff due to 'disk_quota' limit has been reached.",
+  /** This agent's own: a file only its owner may read is not diffed unless configured by name. */
+  ownerOnly: 'Diff withheld: the file is readable by its owner only (list the file itself in <directories> to diff it).',
 } as const;
 
 /** Cuts diff output the way gen_diff_str does: at a line end, with "More changes..." after it. */
@@ -43,18 +46,21 @@ export class DiffStore {
   }
 
   /**
-   * Stores the file's content and returns what changed since the stored copy. `sizeLimitKb`
-   * undefined: no file_size limit; `nodiff`: the text is withheld (a secret file).
+   * Stores the content of the open file and returns what changed since the stored copy. The
+   * content comes from `source`'s descriptor (access.ts), never from the path again. `maxBytes`:
+   * the most read (the file_size limit, else file_max_size); `nodiff`: the text is withheld (a
+   * secret file); `ownerOnly`: neither read nor stored (see README, Security).
    */
-  contentChanges(file: string, opts: { sizeLimitKb?: number; nodiff: boolean }): string | undefined {
-    let current: Buffer;
+  contentChanges(file: string, source: OpenFile, opts: { maxBytes: number; nodiff: boolean; ownerOnly: boolean }): string | undefined {
+    if (opts.ownerOnly) return DIFF_MESSAGES.ownerOnly;
+    if (source.stat.size > BigInt(opts.maxBytes)) return DIFF_MESSAGES.fileSize;
+    let current: Buffer | undefined;
     try {
-      const st = fs.statSync(file);
-      if (opts.sizeLimitKb !== undefined && st.size / 1024 > opts.sizeLimitKb) return DIFF_MESSAGES.fileSize;
-      current = fs.readFileSync(file);
+      current = source.readAll('copy', opts.maxBytes);
     } catch {
       return undefined;
     }
+    if (current === undefined) return DIFF_MESSAGES.fileSize;
     const folder = this.folderOf(file);
     const stored = path.join(folder, 'last-entry.gz');
     let previous: Buffer | undefined;
@@ -84,7 +90,8 @@ export class DiffStore {
     const now = path.join(tmp, `new-${process.pid}`);
     fs.writeFileSync(old, previous, { mode: 0o600 });
     fs.writeFileSync(now, current, { mode: 0o600 });
-    // diff(1) on the two copies, like Wazuh (exit status 1 = they differ)
+    // diff(1) on the two private copies, like Wazuh (exit status 1 = they differ)
+    source.reading('diff');
     const r = spawnSync('diff', [old, now], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     fs.rmSync(old, { force: true });
     fs.rmSync(now, { force: true });

@@ -2,6 +2,7 @@
 // events, and answers the manager's integrity synchronization. Messages leave through `send`
 // (the client buffer); the engine never touches sockets.
 import fs from 'node:fs';
+import { MonitoredRoot, OpenFile } from './access.js';
 import type { CaptureEvent } from '../bpf/event.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -12,9 +13,9 @@ import {
 } from './format.js';
 import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
-import { HashAlgorithm, HashError, HashPool } from './hash.js';
+import { FileHashes, HashAlgorithm, HashError, HashLane, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
-import { WalkedFile, configFor, expandDirectories, isMonitoredFile, printablePath, walkDirectory } from './scan.js';
+import { WalkedFile, configFor, errnoText, expandDirectories, isMonitoredFile, printablePath, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
@@ -47,6 +48,32 @@ export interface ScanSummary {
 const SCAN_META = 'scan';
 /** Files whose hashing a scan starts before comparing the first of them with the baseline. */
 const SCAN_AHEAD = 64;
+/**
+ * How long a real-time check may hash one file on the real-time lane. Past it the file is hashed
+ * again on the scan lane (its event still carries its mode and who-data) and the real-time lane
+ * moves on. A file of file_max_size (1 GiB) hashes in a few seconds on one core.
+ */
+const REALTIME_HASH_DEADLINE_MS = 2_000;
+/** Real-time path events handled at once (in order per path); more wait, holding the capture back. */
+const REALTIME_IN_FLIGHT = 128;
+/**
+ * Reads in a row before `readState` stops waiting for a quiet file and returns the last read as
+ * it is: a file rewritten without pause (a busy log) still gets a state, which the next scan corrects.
+ */
+const SETTLE_ATTEMPTS = 3;
+
+/** A file's state as read through the access layer; `file` (regular files) is open until released. */
+interface ReadState {
+  state: FileState;
+  /** The attributes the state was built from (fstat of the read fd, or the link's lstat). */
+  stat: fs.BigIntStats;
+  file?: OpenFile;
+}
+
+/** Errors by which a path says it no longer names what it did: deleted, or a link somewhere now. */
+function gone(code: string | undefined): boolean {
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV';
+}
 
 export class FimEngine {
   private scanning: Promise<ScanSummary> | undefined;
@@ -58,6 +85,10 @@ export class FimEngine {
   private dbState: DbState = 'empty';
   /** The configured directories, wildcards expanded: at start and at each scan, as Wazuh does. */
   private dirs: DirectoryConfig[];
+  private stopping = false;
+  /** Real-time path events being handled, and the last one queued for each path. */
+  private readonly realtime = new Set<Promise<void>>();
+  private readonly pathQueues = new Map<string, Promise<void>>();
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -103,22 +134,34 @@ export class FimEngine {
       if (only && !only.includes(dir.path)) continue;
       // Files are hashed SCAN_AHEAD at a time (every hashing thread busy), then compared with the
       // baseline one by one, in walk order.
-      const ahead: { f: WalkedFile; state: Promise<FileState | undefined> }[] = [];
+      const ahead: { f: WalkedFile; read: Promise<ReadState | undefined> }[] = [];
       const compare = async () => {
-        const { f, state } = ahead.shift()!;
-        const change = await this.check(f.path, f.stat, dir, 'scheduled', 'scan', undefined, report, scanId, state);
+        const { f, read } = ahead.shift()!;
+        const change = await this.check(f.path, dir, 'scheduled', 'scan', undefined, report, scanId, read);
         if (change === 'added') summary.added++;
         else if (change === 'modified') summary.modified++;
       };
-      for (const f of walkDirectory(dir, syscheck, dirs, log)) {
-        if (configFor(f.path, dirs) !== dir) continue;
-        summary.files++;
-        const state = this.stateOf(f.path, f.stat, dir);
-        state.catch(() => undefined); // awaited in compare(); this only keeps an early failure from counting as unhandled
-        ahead.push({ f, state });
-        if (ahead.length >= SCAN_AHEAD) await compare();
+      const root = this.openRoot(dir);
+      if (root) {
+        try {
+          for (const f of walkDirectory(root, dir, syscheck, dirs, log)) {
+            if (this.stopping) break;
+            if (configFor(f.path, dirs) !== dir) continue;
+            summary.files++;
+            const read = this.readState(root, f.path, dir, 'scan', f);
+            // awaited in compare(); this only keeps an early failure from counting as unhandled
+            read.catch(() => undefined);
+            ahead.push({ f, read });
+            if (ahead.length >= SCAN_AHEAD) await compare();
+          }
+          while (ahead.length) await compare();
+        } finally {
+          for (const { read } of ahead.splice(0)) void read.then((r) => r?.file?.close(), () => undefined);
+          root.close();
+        }
       }
-      while (ahead.length) await compare();
+      // a scan cut short by a stop reports no deletions and does not count: the next start scans again
+      if (this.stopping) return summary;
       for (const gone of baseline.unseen(dir.path, scanId)) {
         if (configFor(gone.path, dirs) !== dir) continue;
         await this.reportDeleted(gone, dir, 'scheduled', 'scan');
@@ -144,44 +187,116 @@ export class FimEngine {
     return summary;
   }
 
-  /** Real-time events from the capture (or inotify). */
+  /**
+   * Real-time events from the capture (or inotify). Each path's events are handled in arrival
+   * order, different paths side by side (at most REALTIME_IN_FLIGHT at once), so one slow file
+   * holds back only its own later events. Resolves once every event was taken in.
+   */
   async onCapture(events: CaptureEvent[]): Promise<void> {
     for (const e of events) {
       const paths = e.op === 'rename' ? [e.path, e.newPath] : [e.path];
-      for (const p of paths) if (p !== undefined) await this.onPathEvent(p, e);
+      for (const p of paths) {
+        if (p === undefined || this.stopping) continue;
+        while (this.realtime.size >= REALTIME_IN_FLIGHT) await Promise.race(this.realtime.values());
+        this.handleInOrder(p, e);
+      }
     }
+  }
+
+  /** Resolves when no real-time event is being handled. */
+  async idle(): Promise<void> {
+    while (this.realtime.size) await Promise.all(this.realtime.values());
+  }
+
+  /** Stops scans and real-time handling where they are; in-flight work is abandoned. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private handleInOrder(p: string, e: CaptureEvent): void {
+    const previous = this.pathQueues.get(p) ?? Promise.resolve();
+    const run: Promise<void> = previous.then(() => this.onPathEvent(p, e)).catch((err: unknown) => {
+      if (!this.stopping) this.o.log.error(`FIM real-time event for '${printablePath(p)}' failed: ${(err as Error).message}`);
+    });
+    const done = run.finally(() => {
+      this.realtime.delete(done);
+      if (this.pathQueues.get(p) === run) this.pathQueues.delete(p);
+    });
+    this.pathQueues.set(p, run);
+    this.realtime.add(done);
   }
 
   private async onPathEvent(p: string, e: CaptureEvent): Promise<void> {
     const dir = configFor(p, this.dirs);
-    if (!dir || (!dir.realtime && !dir.whodata)) return;
-    let st: fs.BigIntStats | undefined;
+    if (!dir || (!dir.realtime && !dir.whodata) || this.stopping) return;
+    const root = this.openRoot(dir);
+    let read: ReadState | undefined;
+    let present = false;
     try {
-      st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      st = undefined; // EACCES, ENOTDIR, ELOOP...: no longer reachable, as good as gone
+      if (root) {
+        const st = this.lstatBeneath(root, p);
+        if (st && !st.isFile() && !st.isSymbolicLink()) return;
+        present = st !== undefined && isMonitoredFile(p, dir, this.o.syscheck);
+        if (st && !present) return;
+        if (present) read = await this.readState(root, p, dir, 'realtime');
+      }
+    } finally {
+      root?.close();
     }
-    if (st && !st.isFile()) return;
-    const known = st ? undefined : this.o.baseline.get(p);
-    if (st ? !isMonitoredFile(p, dir, this.o.syscheck) : !known) return;
+    const known = read ? undefined : this.o.baseline.get(p);
+    if (!read && (present || !known)) return;
     const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
     const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
     const origin = { capture: e.source, ktimeNs: e.ktimeNs };
     if (known) await this.reportDeleted(known, dir, mode, origin, audit);
-    else await this.check(p, st!, dir, mode, origin, audit, true, 0);
+    else await this.check(p, dir, mode, origin, audit, true, 0, Promise.resolve(read));
+  }
+
+  /** The monitored root of `dir`, opened; undefined (and a warning unless it is gone) when it cannot be. */
+  private openRoot(dir: DirectoryConfig): MonitoredRoot | undefined {
+    try {
+      return MonitoredRoot.open(dir.path, dir.followSymbolicLink);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!gone(code)) this.o.log.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);
+      return undefined;
+    }
+  }
+
+  /** lstat beneath the root; undefined when the path is gone (or behind a link now, as good as gone). */
+  private lstatBeneath(root: MonitoredRoot, p: string): fs.BigIntStats | undefined {
+    try {
+      return root.lstat(p);
+    } catch (e) {
+      if (!gone((e as NodeJS.ErrnoException).code)) this.o.log.debug(`(6222): Stat() function failed on: '${printablePath(p)}' due to ${errnoText(e)}.`);
+      return undefined;
+    }
   }
 
   /** Compares one existing file with the baseline; reports and stores what changed. */
   private async check(
-    p: string, st: fs.BigIntStats, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
-    scanId: number, hashed: Promise<FileState | undefined> = this.stateOf(p, st, dir),
+    p: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
+    scanId: number, reading: Promise<ReadState | undefined>,
   ): Promise<'added' | 'modified' | 'unchanged' | 'unreadable'> {
+    const read = await reading;
+    if (!read) return 'unreadable';
+    try {
+      return await this.compare(p, read, dir, mode, origin, audit, report, scanId);
+    } finally {
+      read.file?.close();
+    }
+  }
+
+  private async compare(
+    p: string, read: ReadState, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
+    scanId: number,
+  ): Promise<'added' | 'modified' | 'unchanged'> {
     const { baseline } = this.o;
-    const state = await hashed;
-    if (!state) return 'unreadable';
+    const { state } = read;
     const known = baseline.get(p);
     const ts = this.now();
-    const contentChanges = dir.reportChanges && (!known || known.state.checksum !== state.checksum) ? this.diff(p, dir) : undefined;
+    const changed = !known || known.state.checksum !== state.checksum;
+    const contentChanges = dir.reportChanges && changed && read.file ? this.diff(p, dir, read) : undefined;
     const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit, contentChanges };
     if (!known) {
       const limit = this.o.syscheck.fileLimit;
@@ -207,11 +322,14 @@ export class FimEngine {
     return msg ? 'modified' : 'unchanged';
   }
 
-  private diff(p: string, dir: DirectoryConfig): string | undefined {
+  private diff(p: string, dir: DirectoryConfig, read: ReadState): string | undefined {
     const { syscheck } = this.o;
-    return this.o.diffs?.contentChanges(p, {
-      sizeLimitKb: syscheck.diff.fileSize.enabled ? dir.diffSizeLimitKb : undefined,
+    const limits = [syscheck.diff.fileSize.enabled ? dir.diffSizeLimitKb * 1024 : Infinity, syscheck.fileMaxSize || Infinity];
+    return this.o.diffs?.contentChanges(p, read.file!, {
+      maxBytes: Math.min(...limits, Number.MAX_SAFE_INTEGER),
       nodiff: pathMatches(syscheck.nodiff, p, { list: 'nodiff' }),
+      // a file only its owner may read: its content is not the business of whoever could put it here
+      ownerOnly: (Number(read.stat.mode) & 0o044) === 0 && p !== dir.path,
     });
   }
 
@@ -239,32 +357,86 @@ export class FimEngine {
   }
 
   /**
-   * The file's state, its attributes taken from the inode that was hashed; undefined when it
-   * cannot be read (a warning) or is gone or no longer a regular file (debug only: the baseline
-   * reports it as deleted, as Wazuh's does).
+   * The entry's state, read through the access layer: a link's from its lstat (the target is never
+   * read; Wazuh reports the empty-input hashes), a regular file's hashes and attributes from one
+   * open descriptor, which stays open in the result for the report_changes copy. Undefined when
+   * it cannot be read (a warning), is too large to hash (Wazuh's warning; not recorded), or is
+   * gone or no longer a file or link (debug only: the baseline reports it as deleted, as Wazuh's does).
    */
-  private async stateOf(p: string, st: fs.BigIntStats, dir: DirectoryConfig): Promise<FileState | undefined> {
+  private async readState(root: MonitoredRoot, p: string, dir: DirectoryConfig, lane: HashLane, listed?: WalkedFile): Promise<ReadState | undefined> {
     const c = checksOf(dir);
-    const algorithms = (['md5', 'sha1', 'sha256'] as HashAlgorithm[]).filter((a) => c[a]);
-    let hashes: { md5: string; sha1: string; sha256: string } | undefined;
-    let attrs: Pick<fs.BigIntStats, 'mode' | 'size' | 'uid' | 'gid' | 'ino' | 'mtimeMs'> = st;
-    if (algorithms.length && st.size > 0n) {
+    const { log, syscheck } = this.o;
+    if (listed?.kind === 'symlink') return { state: this.buildState(listed.stat, c), stat: listed.stat };
+    for (let attempt = 1; ; attempt++) {
+      let entry;
       try {
-        const h = await this.o.hashes.hashSettled(p, algorithms);
-        if (!h.stable) this.o.log.debug(`'${printablePath(p)}' kept changing while it was hashed; its last read is recorded.`);
-        hashes = { md5: h.md5 ?? '', sha1: h.sha1 ?? '', sha256: h.sha256 ?? '' };
-        attrs = h.stat;
+        entry = root.open(p);
       } catch (e) {
-        if (!(e instanceof HashError)) throw e;
-        if (e.vanished) this.o.log.debug(e.message);
-        else this.o.log.warn(e.message);
+        const err = new HashError(p, (e as NodeJS.ErrnoException).code ?? String(e));
+        if (gone(err.code)) log.debug(err.message);
+        else log.warn(err.message);
         return undefined;
       }
+      if (entry.kind === 'symlink') return { state: this.buildState(entry.stat, c), stat: entry.stat };
+      if (entry.kind !== 'file') {
+        log.debug(`(6324): Couldn't generate hashes for '${printablePath(p)}': it is no longer a regular file.`);
+        return undefined;
+      }
+      const { file } = entry;
+      try {
+        const algorithms = (['md5', 'sha1', 'sha256'] as HashAlgorithm[]).filter((a) => c[a]);
+        // Wazuh hashes only 0 < size < file_max_size (create_db.c fim_get_data); the rest get the empty-input hashes
+        const hashed = algorithms.length > 0 && entry.stat.size > 0n && entry.stat.size < BigInt(syscheck.fileMaxSize);
+        const h = hashed ? await this.hash(file, algorithms, lane) : undefined;
+        const stat = file.fstat();
+        const stable = !hashed || (stat.ctimeNs === entry.stat.ctimeNs && stat.size === BigInt(h!.size) && this.stillNamed(root, p, stat));
+        if (stable || attempt === SETTLE_ATTEMPTS) {
+          if (!stable) log.debug(`'${printablePath(p)}' kept changing while it was hashed; its last read is recorded.`);
+          const hashes = h && { md5: h.md5 ?? '', sha1: h.sha1 ?? '', sha256: h.sha256 ?? '' };
+          return { state: this.buildState(stat, c, hashes), stat, file };
+        }
+      } catch (e) {
+        file.close();
+        if (!(e instanceof HashError)) throw e;
+        if (e.cancelled || gone(e.code)) log.debug(e.message);
+        else log.warn(e.message);
+        return undefined;
+      }
+      file.close();
     }
+  }
+
+  /**
+   * Hashes an open file. A real-time job past its deadline goes on on the scan lane (the real-time
+   * lane must stay free for the next events); cancelled for good only when the agent stops.
+   */
+  private async hash(file: OpenFile, algorithms: HashAlgorithm[], lane: HashLane): Promise<FileHashes> {
+    const maxBytes = this.o.syscheck.fileMaxSize;
+    file.reading('hash');
+    try {
+      return await this.o.hashes.hash(file.fd, file.path, algorithms, { lane, maxBytes, deadlineMs: lane === 'realtime' ? REALTIME_HASH_DEADLINE_MS : undefined });
+    } catch (e) {
+      if (!(e instanceof HashError && e.cancelled) || lane !== 'realtime' || this.stopping) throw e;
+      this.o.log.debug(`Hashing '${printablePath(file.path)}' took over ${REALTIME_HASH_DEADLINE_MS} ms; it goes on with the scheduled scan's threads.`);
+      return this.o.hashes.hash(file.fd, file.path, algorithms, { lane: 'scan', maxBytes });
+    }
+  }
+
+  /** Whether `p` still names the inode that was read (a file replaced meanwhile is read again). */
+  private stillNamed(root: MonitoredRoot, p: string, st: fs.BigIntStats): boolean {
+    try {
+      const now = root.lstat(p);
+      return now.ino === st.ino && now.dev === st.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  private buildState(st: fs.BigIntStats, c: FimChecks, hashes?: { md5: string; sha1: string; sha256: string }): FileState {
     return buildFileState({
-      stat: { mode: Number(attrs.mode), size: attrs.size, uid: attrs.uid, gid: attrs.gid, ino: attrs.ino, mtime: attrs.mtimeMs / 1000n },
-      userName: this.o.who.userName(Number(attrs.uid)),
-      groupName: this.o.who.groupName(Number(attrs.gid)),
+      stat: { mode: Number(st.mode), size: st.size, uid: st.uid, gid: st.gid, ino: st.ino, mtime: st.mtimeMs / 1000n },
+      userName: this.o.who.userName(Number(st.uid)),
+      groupName: this.o.who.groupName(Number(st.gid)),
       hashes,
       checks: c,
     });

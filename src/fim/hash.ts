@@ -1,54 +1,63 @@
-// A small pool of worker threads that hash files (md5/sha1/sha256 as the check_* options ask),
-// so baseline scans do not block the event loop that serves the manager connection.
+// Hashing threads (md5/sha1/sha256 as the check_* options ask), so that scans never block the
+// event loop that serves the manager connection. Two lanes: scheduled scans and real-time checks
+// have threads of their own, so neither queues behind the other, and a real-time job that runs
+// past its deadline is abandoned (the caller moves it to the scan lane) so one slow file never
+// holds the real-time events behind it. Workers read fds the access layer opened; they never
+// open a path.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errnoText, printablePath } from './scan.js';
+import { CANCELED, CANCEL_ALL, HashJob, HashReply, TOO_LARGE } from './hash-protocol.js';
+
+export { CANCELED, TOO_LARGE } from './hash-protocol.js';
 
 export type HashAlgorithm = 'md5' | 'sha1' | 'sha256';
-
-export interface HashJob {
-  id: number;
-  path: string;
-  algorithms: HashAlgorithm[];
-}
-
-/** The attributes of the inode that was read, as fstat(2) gave them once it was read. */
-export interface HashedStat {
-  dev: bigint;
-  ino: bigint;
-  mode: bigint;
-  uid: bigint;
-  gid: bigint;
-  size: bigint;
-  mtimeMs: bigint;
-}
-
-/** The worker's error for a path that names something else than a regular file when opened. */
-export const NOT_REGULAR = 'NOT_REGULAR';
-
-export type HashReply =
-  | { id: number; size: number; digests: string[]; stat: HashedStat; stable: boolean }
-  | { id: number; error: string };
+export type HashLane = 'scan' | 'realtime';
 
 export interface FileHashes {
-  /** Bytes actually read (the file may change between stat and read). */
+  /** Bytes read. */
   size: number;
   md5?: string;
   sha1?: string;
   sha256?: string;
-  /** The inode the digests belong to (the path may have named another one when it was listed). */
-  stat: HashedStat;
-  /**
-   * False when the file changed while it was read (another ctime or size afterwards) or the path
-   * no longer names that inode (deleted or replaced): the digests may describe no version at all.
-   */
-  stable: boolean;
+}
+
+/** The file could not be hashed; the message is the agent's log line for it, in Wazuh's words. */
+export class HashError extends Error {
+  constructor(readonly path: string, readonly code: string, maxBytes = 0) {
+    super(code === TOO_LARGE
+      // OS_MD5_SHA1_SHA256_File's warning for a file that reached file_max_size while read
+      ? `'${printablePath(path)}' filesize is larger than the maximum allowed (${Math.floor(maxBytes / 1048576)} MB). File skipped.`
+      : `(6324): Couldn't generate hashes for '${printablePath(path)}' due to ${errnoText({ code })}.`);
+  }
+
+  /** Abandoned: past its deadline, or the pool is closing. */
+  get cancelled(): boolean {
+    return this.code === CANCELED;
+  }
 }
 
 interface Pending {
   job: HashJob;
+  path: string;
   resolve: (r: FileHashes) => void;
   reject: (e: Error) => void;
+  deadline?: NodeJS.Timeout;
+}
+
+interface Slot {
+  worker: Worker;
+  cancel: Int32Array;
+  busy: Map<number, Pending>;
+}
+
+export interface HashPoolOptions {
+  /** Threads for scheduled scans (default: up to 4, one per core). */
+  scanThreads?: number;
+  /** Threads for real-time checks (default 1). */
+  realtimeThreads?: number;
+  /** <process_priority>, applied to the hashing threads only (Wazuh nices syscheckd). */
+  niceness?: number;
 }
 
 /**
@@ -57,96 +66,111 @@ interface Pending {
  */
 const HASH_WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 };
 
-/** Jobs are sent in small batches: one message per file would cost more than hashing small files. */
-const BATCH = 32;
-
 /**
- * Reads in a row before `hashSettled` stops waiting for a quiet file and returns the last read as
- * it is: a file rewritten without pause (a busy log) still gets a state, which the next scan corrects.
+ * Scan jobs are sent in small batches: one message per file would cost more than hashing small
+ * files. Real-time jobs go one at a time, so that each one's deadline starts when it is read.
  */
-const SETTLE_ATTEMPTS = 3;
+const BATCH: Record<HashLane, number> = { scan: 32, realtime: 1 };
 
-/** The file could not be hashed; the message is the agent's log line for it, in Wazuh's words. */
-export class HashError extends Error {
-  constructor(readonly path: string, readonly code: string) {
-    super(code === NOT_REGULAR
-      ? `(6324): Couldn't generate hashes for '${printablePath(path)}': it is no longer a regular file.`
-      : `(6324): Couldn't generate hashes for '${printablePath(path)}' due to ${errnoText({ code })}.`);
-  }
-
-  /**
-   * The path no longer names the regular file it named when listed: deleted, replaced by a link
-   * or something else, or a parent directory replaced. Wazuh counts such a file as gone.
-   */
-  get vanished(): boolean {
-    return ['ENOENT', 'ENOTDIR', 'ELOOP', NOT_REGULAR].includes(this.code);
-  }
+class Lane {
+  readonly slots: Slot[] = [];
+  readonly queue: Pending[] = [];
+  constructor(readonly batch: number) {}
 }
 
 export class HashPool {
-  private readonly workers: { worker: Worker; busy: Map<number, Pending> }[] = [];
-  private readonly queue: Pending[] = [];
+  private readonly lanes: Record<HashLane, Lane> = { scan: new Lane(BATCH.scan), realtime: new Lane(BATCH.realtime) };
   private nextId = 1;
+  private closed = false;
 
-  /** `niceness`: <process_priority>, applied to the hashing threads only (Wazuh nices syscheckd). */
-  constructor(size = Math.max(1, Math.min(os.availableParallelism(), 4)), niceness?: number) {
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { niceness }, resourceLimits: HASH_WORKER_LIMITS });
-      const slot = { worker, busy: new Map<number, Pending>() };
-      worker.on('message', (replies: HashReply[]) => this.settle(slot, replies));
-      worker.on('error', (e) => {
-        for (const p of slot.busy.values()) p.reject(e);
-        slot.busy.clear();
-      });
-      this.workers.push(slot);
-    }
+  constructor(o: HashPoolOptions = {}) {
+    const scan = o.scanThreads ?? Math.max(1, Math.min(os.availableParallelism(), 4));
+    for (let i = 0; i < scan; i++) this.addSlot(this.lanes.scan, o.niceness);
+    for (let i = 0; i < (o.realtimeThreads ?? 1); i++) this.addSlot(this.lanes.realtime, o.niceness);
   }
 
-  hash(path: string, algorithms: HashAlgorithm[]): Promise<FileHashes> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job: { id: this.nextId++, path, algorithms }, resolve, reject });
-      this.pump();
+  private addSlot(lane: Lane, niceness: number | undefined): void {
+    const cancel = new SharedArrayBuffer(4);
+    const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { niceness, cancel }, resourceLimits: HASH_WORKER_LIMITS });
+    const slot: Slot = { worker, cancel: new Int32Array(cancel), busy: new Map() };
+    worker.on('message', (replies: HashReply[]) => this.settle(lane, slot, replies));
+    worker.on('error', (e) => {
+      for (const p of slot.busy.values()) this.finish(p).reject(e);
+      slot.busy.clear();
     });
+    lane.slots.push(slot);
   }
 
   /**
-   * Hashes `path` again while it changes under the read (at most SETTLE_ATTEMPTS reads), so the
-   * digests and attributes returned describe one version of the file that the path names.
+   * Hashes the open file `fd` (named `path` in messages) from offset 0. `deadlineMs`: the job is
+   * abandoned with a cancelled HashError when its thread has not finished it by then.
    */
-  async hashSettled(path: string, algorithms: HashAlgorithm[]): Promise<FileHashes> {
-    for (let attempt = 1; ; attempt++) {
-      const h = await this.hash(path, algorithms);
-      if (h.stable || attempt === SETTLE_ATTEMPTS) return h;
-    }
+  hash(fd: number, path: string, algorithms: HashAlgorithm[], o: { lane?: HashLane; maxBytes?: number; deadlineMs?: number } = {}): Promise<FileHashes> {
+    if (this.closed) return Promise.reject(new HashError(path, CANCELED));
+    const lane = this.lanes[o.lane ?? 'scan'];
+    return new Promise((resolve, reject) => {
+      const p: Pending = { job: { id: this.nextId++, fd, algorithms, maxBytes: o.maxBytes ?? 0 }, path, resolve, reject };
+      if (o.deadlineMs !== undefined) p.deadline = setTimeout(() => this.cancelJob(lane, p), o.deadlineMs);
+      lane.queue.push(p);
+      this.pump(lane);
+    });
   }
 
+  /** Abandons every job, queued or running, and stops the threads. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.closed = true;
+    for (const lane of Object.values(this.lanes)) {
+      for (const p of lane.queue.splice(0)) this.finish(p).reject(new HashError(p.path, CANCELED));
+      for (const slot of lane.slots) {
+        Atomics.store(slot.cancel, 0, CANCEL_ALL);
+        for (const p of slot.busy.values()) this.finish(p).reject(new HashError(p.path, CANCELED));
+        slot.busy.clear();
+      }
+    }
+    await Promise.all(Object.values(this.lanes).flatMap((l) => l.slots.map((s) => s.worker.terminate())));
   }
 
-  private pump(): void {
-    for (const slot of this.workers) {
-      if (this.queue.length === 0) return;
+  private cancelJob(lane: Lane, p: Pending): void {
+    const queued = lane.queue.indexOf(p);
+    if (queued >= 0) {
+      lane.queue.splice(queued, 1);
+      this.finish(p).reject(new HashError(p.path, CANCELED));
+      return;
+    }
+    const slot = lane.slots.find((s) => s.busy.get(p.job.id) === p);
+    if (slot) Atomics.store(slot.cancel, 0, p.job.id);
+  }
+
+  private finish(p: Pending): Pending {
+    clearTimeout(p.deadline);
+    return p;
+  }
+
+  private pump(lane: Lane): void {
+    for (const slot of lane.slots) {
+      if (lane.queue.length === 0) return;
       if (slot.busy.size > 0) continue;
-      const batch = this.queue.splice(0, BATCH);
+      const batch = lane.queue.splice(0, lane.batch);
       for (const p of batch) slot.busy.set(p.job.id, p);
+      Atomics.store(slot.cancel, 0, 0);
       slot.worker.postMessage(batch.map((p) => p.job));
     }
   }
 
-  private settle(slot: { busy: Map<number, Pending> }, replies: HashReply[]): void {
+  private settle(lane: Lane, slot: Slot, replies: HashReply[]): void {
     for (const r of replies) {
       const p = slot.busy.get(r.id);
       if (!p) continue;
       slot.busy.delete(r.id);
+      this.finish(p);
       if ('error' in r) {
-        p.reject(new HashError(p.job.path, r.error));
+        p.reject(new HashError(p.path, r.error, p.job.maxBytes));
         continue;
       }
-      const out: FileHashes = { size: r.size, stat: r.stat, stable: r.stable };
+      const out: FileHashes = { size: r.size };
       p.job.algorithms.forEach((a, i) => (out[a] = r.digests[i]));
       p.resolve(out);
     }
-    this.pump();
+    if (!this.closed) this.pump(lane);
   }
 }

@@ -9,6 +9,7 @@ import { pathMatches, sregexMatches } from '../config/syscheck.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { isUnder } from '../watches.js';
+import { MonitoredRoot, OpenDirectory, kindOf } from './access.js';
 
 /** Linux PATH_MAX, the terminating NUL included: every call naming a longer path fails (ENAMETOOLONG). */
 export const PATH_MAX = 4096;
@@ -23,8 +24,10 @@ const FS_MAGIC = {
 
 export interface WalkedFile {
   path: string;
+  /** lstat(2) of the entry, taken in its directory as listed. */
   stat: fs.BigIntStats;
   dir: DirectoryConfig;
+  kind: 'file' | 'symlink';
 }
 
 /** glob(3) for one pattern: '*', '?' and '[...]' within path components; sorted matches. */
@@ -126,69 +129,75 @@ export function errnoText(e: unknown): string {
   return errno === undefined || text === undefined ? `[(${code})]` : `[(${errno})-(${text[0]!.toUpperCase()}${text.slice(1)})]`;
 }
 
-/** Errors by which a path that was listed a moment ago says it is gone: the next scan's business. */
+/** Errors by which a path that was listed a moment ago says it is gone (or is a link now): the next scan's business. */
 function vanished(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV';
 }
 
 /**
- * The regular files under one configured directory (or that file itself), depth first. Entries
- * that vanish while walking are skipped silently: the baseline reports them as deleted. What
- * cannot be read, names that are not UTF-8 (the wire format is JSON text) and paths longer than
- * PATH_MAX are skipped with one warning each, in Wazuh's words, and the walk goes on.
+ * The regular files and symbolic links under one configured directory (or that entry itself),
+ * depth first, each directory listed through a descriptor resolved beneath `root` (access.ts):
+ * a directory swapped for a link is never entered, a link is an entry like a file (Wazuh lstat()s),
+ * FIFOs, sockets and devices are skipped. Entries that vanish while walking are skipped silently:
+ * the baseline reports them as deleted. What cannot be read, names that are not UTF-8 (the wire
+ * format is JSON text) and paths longer than PATH_MAX are skipped with one warning each, in
+ * Wazuh's words, and the walk goes on.
  */
 export function* walkDirectory(
-  dir: DirectoryConfig, syscheck: SyscheckConfig, all: readonly DirectoryConfig[], log?: Logger,
+  root: MonitoredRoot, dir: DirectoryConfig, syscheck: SyscheckConfig, all: readonly DirectoryConfig[], log?: Logger,
 ): Generator<WalkedFile> {
-  const stack: { p: string; depth: number }[] = [{ p: dir.path, depth: -1 }];
-  const seenDirs = new Set<string>();
+  let top: fs.BigIntStats;
+  try {
+    top = root.lstat(dir.path);
+  } catch (e) {
+    if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);
+    return;
+  }
+  const stack: { p: string; st: fs.BigIntStats; depth: number }[] = [{ p: dir.path, st: top, depth: -1 }];
   while (stack.length) {
-    const { p, depth } = stack.pop()!;
-    let st: fs.BigIntStats;
-    try {
-      st = fs.lstatSync(p, { bigint: true });
-      if (st.isSymbolicLink()) {
-        if (!dir.followSymbolicLink) continue;
-        st = fs.statSync(p, { bigint: true });
-      }
-    } catch (e) {
-      if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(p)}' due to ${errnoText(e)}.`);
+    const { p, st, depth } = stack.pop()!;
+    const kind = kindOf(st);
+    if (kind === 'file' || kind === 'symlink') {
+      if (isMonitoredFile(p, dir, syscheck)) yield { path: p, stat: st, dir, kind };
       continue;
     }
-    if (st.isFile()) {
-      if (isMonitoredFile(p, dir, syscheck)) yield { path: p, stat: st, dir };
-      continue;
-    }
-    if (!st.isDirectory() || depth >= dir.recursionLevel) continue;
+    if (kind !== 'directory' || depth >= dir.recursionLevel) continue;
     // a directory configured on its own is walked with its own options
     if (p !== dir.path && all.some((d) => d !== dir && d.path === p)) continue;
     if (pathMatches(syscheck.ignore, p, { directory: true })) continue;
-    const key = `${st.dev}:${st.ino}`; // symlink loops
-    if (seenDirs.has(key) || skippedFilesystem(p, syscheck)) continue;
-    seenDirs.add(key);
-    let names: Buffer[];
+    let listing: OpenDirectory;
     try {
-      // as bytes: a 'utf8' listing turns every invalid byte into U+FFFD, a name that does not exist
-      names = fs.readdirSync(p, { encoding: 'buffer' });
+      listing = root.openDirectory(p);
     } catch (e) {
       if (!vanished(e)) log?.warn(`(6922): Cannot open '${printablePath(p)}' due to ${errnoText(e)}.`);
       continue;
     }
-    const children: string[] = [];
-    for (const name of names) {
-      if (!isUtf8(name)) {
-        const shown = printablePath(Buffer.concat([Buffer.from(path.join(p, '/')), name]));
-        log?.warn(`(6955): Ignoring file '${shown}' due to unsupported name (non-UTF8).`);
-        continue;
+    const children: { p: string; st: fs.BigIntStats }[] = [];
+    try {
+      // the filesystem of the directory itself, reached through its descriptor
+      if (skippedFilesystem(`/proc/self/fd/${listing.fd}`, syscheck)) continue;
+      for (const name of listing.names) {
+        if (!isUtf8(name)) {
+          const shown = printablePath(Buffer.concat([Buffer.from(path.join(p, '/')), name]));
+          log?.warn(`(6955): Ignoring file '${shown}' due to unsupported name (non-UTF8).`);
+          continue;
+        }
+        const child = path.join(p, name.toString('utf8'));
+        if (Buffer.byteLength(child) >= PATH_MAX) {
+          log?.warn(`(6720): The path '${printablePath(child)}' is too long. The maximum length is ${PATH_MAX - 1} bytes.`);
+          continue;
+        }
+        try {
+          children.push({ p: child, st: listing.lstat(name) });
+        } catch (e) {
+          if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(child)}' due to ${errnoText(e)}.`);
+        }
       }
-      const child = path.join(p, name.toString('utf8'));
-      if (Buffer.byteLength(child) >= PATH_MAX) {
-        log?.warn(`(6720): The path '${printablePath(child)}' is too long. The maximum length is ${PATH_MAX - 1} bytes.`);
-        continue;
-      }
-      children.push(child);
+    } finally {
+      listing.close();
     }
-    for (const child of children.sort().reverse()) stack.push({ p: child, depth: depth + 1 });
+    children.sort((a, b) => (a.p < b.p ? 1 : a.p > b.p ? -1 : 0));
+    for (const c of children) stack.push({ p: c.p, st: c.st, depth: depth + 1 });
   }
 }

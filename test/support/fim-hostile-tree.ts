@@ -73,6 +73,6 @@ export async function whileHashing(file: string): Promise<string> {
 }
 
 /** A sparse file of `gib` GiB: hashing it takes seconds, storing it takes no blocks. */
-export function makeHuge(file: string, gib = 8): void {
+export function makeHuge(file: string, gib = 3): void {
   fs.truncateSync(file, gib * 2 ** 30);
 }

@@ -12,7 +12,7 @@ import { MemoryLogger } from '../../src/log.js';
 const [conf, dbFile] = process.argv.slice(2) as [string, string];
 const { syscheck } = parseAgentConfig(conf, 'ossec.conf');
 const baseline = new Baseline(dbFile);
-const hashes = new HashPool(1);
+const hashes = new HashPool({ scanThreads: 1 });
 const engineLog = new MemoryLogger();
 const sent: string[] = [];
 const engine = new FimEngine({ syscheck, baseline, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: engineLog });

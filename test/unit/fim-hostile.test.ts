@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { DirectoryConfig, SyscheckConfig } from '../../src/config/types.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { MemoryLogger } from '../../src/log.js';
+import { MonitoredRoot } from '../../src/fim/access.js';
 import { PATH_MAX, errnoText, printablePath, walkDirectory } from '../../src/fim/scan.js';
 import { INVALID_NAMES, ODD_NAMES, REPLACEMENT_NAME, makeLongPaths, removeTree } from '../support/fim-hostile-tree.js';
 import { tempDir } from '../support/manager.js';
@@ -17,7 +18,7 @@ function syscheckFor(root: string): SyscheckConfig {
 
 function walk(syscheck: SyscheckConfig, log: MemoryLogger): string[] {
   const dir = syscheck.directories[0] as DirectoryConfig;
-  return [...walkDirectory(dir, syscheck, syscheck.directories, log)].map((f) => f.path);
+  return MonitoredRoot.with(dir.path, false, (root) => [...walkDirectory(root, dir, syscheck, syscheck.directories, log)].map((f) => f.path));
 }
 
 describe('fim: hostile names in log records', () => {

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Baseline, BaselineEntry } from '../../src/fim/db.js';
 import { buildFileState } from '../../src/fim/format.js';
-import { HashError, HashPool } from '../../src/fim/hash.js';
+import { HashError, HashPool, TOO_LARGE } from '../../src/fim/hash.js';
+import { MonitoredRoot, OpenFile } from '../../src/fim/access.js';
 import { DIFF_MESSAGES, DiffStore } from '../../src/fim/diff.js';
 import { tempDir } from '../support/manager.js';
 
@@ -15,30 +16,71 @@ const entry = (p: string, size = 1): BaselineEntry => ({
   lastEvent: 1795561597,
 });
 
+/** Opens `file` for reading as the engine does (its directory as the monitored root). */
+function openFile(file: string): OpenFile {
+  const entry = MonitoredRoot.with(path.dirname(file), false, (r) => r.open(file));
+  if (entry.kind !== 'file') throw new Error(`${file} is a ${entry.kind}`);
+  return entry.file;
+}
+
 describe('fim: hash pool', () => {
-  it('hashes like md5sum/sha1sum/sha256sum, off the main thread', async () => {
+  it('hashes open files like md5sum/sha1sum/sha256sum, off the main thread', async () => {
     const { dir, cleanup } = tempDir('wba-hash');
-    const pool = new HashPool(2);
+    const pool = new HashPool({ scanThreads: 2 });
     try {
       const files = [0, 1, 1000, 3 << 20].map((size, i) => {
         const f = path.join(dir, `f${i}`);
         fs.writeFileSync(f, Buffer.alloc(size, i + 65));
         return f;
       });
-      const got = await Promise.all(files.map((f) => pool.hash(f, ['md5', 'sha1', 'sha256'])));
+      const open = files.map(openFile);
+      const got = await Promise.all(open.map((f, i) => pool.hash(f.fd, f.path, ['md5', 'sha1', 'sha256'], { lane: i % 2 ? 'realtime' : 'scan' })));
       for (const [i, f] of files.entries()) {
         for (const [algo, tool] of [['md5', 'md5sum'], ['sha1', 'sha1sum'], ['sha256', 'sha256sum']] as const) {
           expect(got[i]![algo], `${algo} ${f}`).to.equal(execFileSync(tool, [f], { encoding: 'utf8' }).split(' ')[0]);
         }
         expect(got[i]!.size).to.equal(fs.statSync(f).size);
       }
-      const onlySha1 = await pool.hash(files[2]!, ['sha1']);
-      expect(Object.keys(onlySha1).sort()).to.deep.equal(['sha1', 'size', 'stable', 'stat']);
+      // the same fd again: workers pread from offset 0
+      const onlySha1 = await pool.hash(open[2]!.fd, files[2]!, ['sha1']);
+      expect(onlySha1).to.deep.equal({ size: 1000, sha1: got[2]!.sha1 });
+      for (const f of open) f.close();
       let err: unknown;
-      await pool.hash(path.join(dir, 'missing'), ['md5']).catch((e) => (err = e));
+      await pool.hash(open[2]!.fd, files[2]!, ['md5']).catch((e) => (err = e));
       expect(err).to.be.instanceOf(HashError);
-      expect((err as HashError).code).to.equal('ENOENT');
+      expect((err as HashError).code).to.equal('EBADF');
     } finally {
+      await pool.close();
+      cleanup();
+    }
+  });
+
+  it('stops at the byte limit (file_max_size), and abandons a job past its deadline or at close', async () => {
+    const { dir, cleanup } = tempDir('wba-hash-limits');
+    const pool = new HashPool({ scanThreads: 1 });
+    const big = path.join(dir, 'big');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, 64 * 2 ** 30); // sparse: reading it all would take minutes
+    const file = openFile(big);
+    try {
+      let err: unknown = await pool.hash(file.fd, big, ['sha256'], { maxBytes: 4 << 20 }).catch((e) => e);
+      expect((err as HashError).code).to.equal(TOO_LARGE);
+      expect((err as HashError).message).to.equal(`'${big}' filesize is larger than the maximum allowed (4 MB). File skipped.`);
+      let started = Date.now();
+      err = await pool.hash(file.fd, big, ['sha256'], { lane: 'realtime', deadlineMs: 200 }).catch((e) => e);
+      expect((err as HashError).cancelled, String(err)).to.equal(true);
+      // the deadline is checked between 1 MiB chunks: it ends in well under the minutes a full read takes
+      expect(Date.now() - started).to.be.below(20_000);
+      const running = pool.hash(file.fd, big, ['sha256']).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      started = Date.now();
+      await pool.close();
+      expect(((await running) as HashError).cancelled).to.equal(true);
+      expect(Date.now() - started).to.be.below(20_000);
+      err = await pool.hash(file.fd, big, ['md5']).catch((e) => e);
+      expect((err as HashError).cancelled).to.equal(true);
+    } finally {
+      file.close();
       await pool.close();
       cleanup();
     }
@@ -79,9 +121,10 @@ describe('fim: baseline database', () => {
 
 describe('fim: resources', () => {
   it('process_priority nices the hashing threads only', async () => {
-    const pool = new HashPool(1, 10);
+    const pool = new HashPool({ scanThreads: 1, realtimeThreads: 1, niceness: 10 });
+    const file = openFile('/etc/hostname');
     try {
-      await pool.hash('/etc/hostname', ['md5']);
+      await pool.hash(file.fd, file.path, ['md5']);
       // field 19 of /proc/<pid>/task/<tid>/stat is the nice value
       const nices = fs.readdirSync('/proc/self/task').map((tid) => {
         const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
@@ -90,6 +133,7 @@ describe('fim: resources', () => {
       expect(nices).to.include(10);
       expect(Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).to.equal(0);
     } finally {
+      file.close();
       await pool.close();
     }
   });
@@ -100,10 +144,15 @@ describe('fim: resources', () => {
       const big = path.join(dir, 'big.bin');
       fs.writeFileSync(big, crypto.randomBytes(300_000)); // incompressible
       const store = new DiffStore(path.join(dir, 'diff'), 100); // 100 KB
-      expect(store.contentChanges(big, { nodiff: false })).to.equal(DIFF_MESSAGES.diskQuota);
+      const opts = { nodiff: false, ownerOnly: false, maxBytes: 1 << 20 };
+      const open = openFile(big);
+      expect(store.contentChanges(big, open, opts)).to.equal(DIFF_MESSAGES.diskQuota);
+      open.close();
       const small = path.join(dir, 'small.txt');
       fs.writeFileSync(small, 'a\n');
-      expect(store.contentChanges(small, { nodiff: false })).to.equal(DIFF_MESSAGES.noPrevious);
+      const smallOpen = openFile(small);
+      expect(store.contentChanges(small, smallOpen, opts)).to.equal(DIFF_MESSAGES.noPrevious);
+      smallOpen.close();
     } finally {
       cleanup();
     }
