@@ -1,7 +1,7 @@
 // Local users against the agent (issue #13): the agent runs as root and monitors a tree that the
 // unprivileged user `nobody` can write. Each attack runs as nobody, as a loop of at least 1,000
-// iterations (sh, and perl where sh is too slow to race a scan), against the real file system, while the agent (the CLI, as an administrator
-// runs it) reports to the test manager. Outside the tree: a root-only canary directory and file,
+// iterations (sh, and perl where sh is too slow to race a scan), against the real file system,
+// while the agent (the CLI, as an administrator runs it) reports to the test manager. Outside the tree: a root-only canary directory and file,
 // and the agent's own client.keys. For every attack:
 //   - no message the manager received carries the canary's text or hashes, nor client.keys'
 //     lines, key or hashes;
