@@ -1,8 +1,8 @@
 // Local users against the agent (issue #13): the agent runs as root and monitors a tree that the
 // unprivileged user `nobody` can write. Each attack runs as nobody, as a loop of at least 1,000
 // iterations (sh, and perl where sh is too slow to race a scan), against the real file system,
-// while the agent (the CLI, as an administrator runs it) reports to the test manager. Outside the tree: a root-only canary directory and file,
-// and the agent's own client.keys. For every attack:
+// while the agent (the CLI, as an administrator runs it) reports to the test manager. Outside the
+// tree: a root-only canary directory and file, and the agent's own client.keys. For every attack:
 //   - no message the manager received carries the canary's text or hashes, nor client.keys'
 //     lines, key or hashes;
 //   - the agent did report the tree (it cannot pass by doing nothing);
@@ -259,7 +259,7 @@ describe('hostile local users against the agent (issue #13)', function () {
     const alive = a.child.exitCode === null && a.child.signalCode === null;
     if (!alive) problems.push(`the agent died during the attack (exit ${a.child.exitCode ?? a.child.signalCode})`);
     const stop = alive ? await sigtermWithin(a, STOP_BOUND_MS) : undefined;
-    if (stop && !stop.stopped) problems.push(`SIGTERM did not stop the agent within ${STOP_BOUND_MS} ms (SIGKILLed)`);
+    if (stop && !stop.stopped) problems.push(`SIGTERM did not stop the agent within ${STOP_BOUND_MS} ms (SIGKILLed; its threads were waiting in: ${stop.waits})`);
 
     const texts = remoted.messages.map((m) => m.text);
     problems.push(...leaks(texts, secrets));

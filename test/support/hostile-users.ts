@@ -103,6 +103,28 @@ export interface StopResult {
   /** Whether it exited by itself within the bound (else it was SIGKILLed). */
   stopped: boolean;
   code: number;
+  /** When it did not stop: where its threads were waiting then (name and kernel wait channel, /proc). */
+  waits?: string;
+}
+
+/** Each thread of `pid` as "name:wait channel" (e.g. "node:fifo_open"), counted: where a hung process sits. */
+export function threadWaits(pid: number): string {
+  const counts = new Map<string, number>();
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const wchan = fs.readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8').trim() || 'running';
+        const at = `${tid === String(pid) ? 'main thread ' : ''}${comm}:${wchan}`;
+        counts.set(at, (counts.get(at) ?? 0) + 1);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+  } catch {
+    return 'unknown (gone)';
+  }
+  return [...counts].map(([at, n]) => (n > 1 ? `${n}× ${at}` : at)).join(', ');
 }
 
 /** SIGTERM, then waits at most `boundMs` for the exit; SIGKILLs what is still running then. */
@@ -116,9 +138,9 @@ export async function sigtermWithin(agent: CliProcess, boundMs: number): Promise
   ]);
   clearTimeout(timer);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (!outcome.stopped) {
-    agent.child.kill('SIGKILL');
-    await agent.exited;
-  }
-  return { ms: outcome.stopped ? ms : boundMs, ...outcome };
+  if (outcome.stopped) return { ms, ...outcome };
+  const waits = threadWaits(agent.child.pid!);
+  agent.child.kill('SIGKILL');
+  await agent.exited;
+  return { ms: boundMs, ...outcome, waits };
 }
