@@ -93,6 +93,11 @@ export interface DirectoryConfig {
   path: string;
   /** The path holds '*', '?' or '[': to be expanded with glob(3), as Wazuh does at each scan. */
   wildcard: boolean;
+  /**
+   * Of a directory a wildcard expanded to: the pattern's fixed leading directories. Matched
+   * components below it may belong to users, so the path is resolved beneath this one (access.ts).
+   */
+  wildcardBase?: string;
   /** Real-time (inotify) monitoring. Never true together with `whodata`, which prevails. */
   realtime: boolean;
   /** Who-data (eBPF) monitoring. */

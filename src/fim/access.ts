@@ -149,10 +149,24 @@ export interface OpenDirectory {
 export class MonitoredRoot {
   private constructor(readonly path: string, private readonly fd: number) {}
 
-  /** Opens the root; throws an errno error (ENOENT, ELOOP for a link not followed…). */
-  static open(root: string, follow: boolean): MonitoredRoot {
-    const fd = fs.openSync(root, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-    return new MonitoredRoot(root, fd);
+  /**
+   * Opens the root; throws an errno error (ENOENT, ELOOP for a link not followed…). `base`: a
+   * trusted directory above the root (a wildcard's fixed part) beneath which the rest of its path
+   * is resolved, without links unless `follow` (and then only to places beneath `base`).
+   */
+  static open(root: string, follow: boolean, base?: string): MonitoredRoot {
+    if (base === undefined || base === root) return new MonitoredRoot(root, fs.openSync(root, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)));
+    const baseFd = fs.openSync(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    try {
+      const how = Buffer.alloc(OPEN_HOW_SIZE);
+      how.writeBigUInt64LE(BigInt(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), 0);
+      how.writeBigUInt64LE(BigInt(follow ? RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS : RESOLVE), 16);
+      const fd = loadOpenat2()(baseFd, path.relative(base, root), how);
+      if (fd < 0) throw errnoError('openat2', koffi.errno(), root);
+      return new MonitoredRoot(root, fd);
+    } finally {
+      fs.closeSync(baseFd);
+    }
   }
 
   /** Runs `fn` with the root open, closing it afterwards. */

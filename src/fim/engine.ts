@@ -255,7 +255,7 @@ export class FimEngine {
   /** The monitored root of `dir`, opened; undefined (and a warning unless it is gone) when it cannot be. */
   private openRoot(dir: DirectoryConfig): MonitoredRoot | undefined {
     try {
-      return MonitoredRoot.open(dir.path, dir.followSymbolicLink);
+      return MonitoredRoot.open(dir.path, dir.followSymbolicLink, dir.wildcardBase);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (!gone(code)) this.o.log.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);

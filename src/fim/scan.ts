@@ -56,12 +56,19 @@ export function expandGlob(pattern: string): string[] {
   return found.filter((p) => fs.existsSync(p)).sort();
 }
 
+/** The directories of a glob pattern before its first component with a wildcard. */
+export function wildcardBase(pattern: string): string {
+  const parts = pattern.split('/').filter(Boolean);
+  const first = parts.findIndex((c) => /[*?[]/.test(c));
+  return `/${parts.slice(0, first < 0 ? parts.length : first).join('/')}`;
+}
+
 /** Configured directories with wildcard entries expanded, as Wazuh does at every scan. */
 export function expandDirectories(dirs: readonly DirectoryConfig[]): DirectoryConfig[] {
   const out = new Map<string, DirectoryConfig>();
   for (const d of dirs) {
     if (!d.wildcard) out.set(d.path, d);
-    else for (const p of expandGlob(d.path)) if (!out.has(p)) out.set(p, { ...d, path: p, wildcard: false });
+    else for (const p of expandGlob(d.path)) if (!out.has(p)) out.set(p, { ...d, path: p, wildcard: false, wildcardBase: wildcardBase(d.path) });
   }
   return [...out.values()];
 }

@@ -191,6 +191,24 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     expectNoSecret();
   });
 
+  it('a wildcard entry: what it matches is resolved beneath its fixed part, without links', async () => {
+    const homes = path.join(tmp.dir, 'homes');
+    fs.mkdirSync(path.join(homes, 'alice', 'data'), { recursive: true });
+    fs.writeFileSync(path.join(homes, 'alice', 'data', 'notes'), 'alice\n');
+    // bob's home is a link to a directory whose data/ holds the secret
+    const outside = path.join(tmp.dir, 'outside');
+    fs.mkdirSync(path.join(outside, 'data'), { recursive: true });
+    fs.copyFileSync(secret, path.join(outside, 'data', 'shadow'));
+    fs.symlinkSync(outside, path.join(homes, 'bob'));
+    const conf = `<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
+      <directories report_changes="yes">${homes}/*/data</directories></syscheck></ossec_config>`;
+    const { syscheck } = parseAgentConfig(conf, 'ossec.conf');
+    const e = new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore(path.join(tmp.dir, 'diff')) });
+    await e.scan();
+    expect(db.all().map((x) => path.relative(homes, x.path))).to.deep.equal(['alice/data/notes']);
+    expectNoSecret();
+  });
+
   it('a file only its owner may read is not diffed unless configured by name; its content is neither read nor stored', async () => {
     const diffed = path.join(root, 'notes');
     const named = path.join(tmp.dir, 'named');
