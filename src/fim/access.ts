@@ -135,7 +135,8 @@ export type Entry =
 export interface OpenDirectory {
   /** The directory's descriptor (for fstatfs through /proc/self/fd). */
   fd: number;
-  names: Buffer[];
+  /** Its entries, with the type readdir(3) gives (looked up in this directory when the filesystem gives none). */
+  entries: fs.Dirent<Buffer>[];
   /** lstat(2) of a child, looked up in this very directory (never through the path again). */
   lstat(name: Buffer): fs.BigIntStats;
   close(): void;
@@ -233,9 +234,9 @@ export class MonitoredRoot {
   openDirectory(p: string): OpenDirectory {
     const fd = this.openPath(p, HOW_DIRECTORY);
     const self = `/proc/self/fd/${fd}`;
-    let names: Buffer[];
+    let entries: fs.Dirent<Buffer>[];
     try {
-      names = fs.readdirSync(self, { encoding: 'buffer' });
+      entries = fs.readdirSync(self, { encoding: 'buffer', withFileTypes: true });
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -243,7 +244,7 @@ export class MonitoredRoot {
     const prefix = Buffer.from(`${self}/`);
     return {
       fd,
-      names,
+      entries,
       lstat: (name) => fs.lstatSync(Buffer.concat([prefix, name]), { bigint: true }),
       close: () => fs.closeSync(fd),
     };

@@ -86,6 +86,8 @@ export class FimEngine {
   /** The configured directories, wildcards expanded: at start and at each scan, as Wazuh does. */
   private dirs: DirectoryConfig[];
   private stopping = false;
+  /** Rows in the baseline, counted once and then kept (file_limit is checked for every new file). */
+  private entries: number | undefined;
   /** Real-time path events being handled, and the last one queued for each path. */
   private readonly realtime = new Set<Promise<void>>();
   private readonly pathQueues = new Map<string, Promise<void>>();
@@ -300,7 +302,7 @@ export class FimEngine {
     const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit, contentChanges };
     if (!known) {
       const limit = this.o.syscheck.fileLimit;
-      if (limit.enabled && limit.entries > 0 && baseline.count() >= limit.entries) {
+      if (limit.enabled && limit.entries > 0 && this.entryCount() >= limit.entries) {
         if (!this.fullWarned) {
           this.fullWarned = true;
           this.o.log.warn(`File database is full (file_limit ${limit.entries} entries): '${printablePath(p)}' and further new files are not monitored.`);
@@ -310,6 +312,7 @@ export class FimEngine {
       // The event is spooled before the baseline changes: a crash in between repeats it, never loses it.
       if (report) await this.emit(fileAddedMessage(p, state, ts, opts), fimEventFields('added', p, state, mode, origin, ts, audit));
       baseline.put({ path: p, state, lastEvent: ts }, scanId);
+      if (this.entries !== undefined) this.entries++;
       return 'added';
     }
     if (known.state.checksum === state.checksum) {
@@ -337,8 +340,13 @@ export class FimEngine {
     const message = fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit });
     await this.emit(message, fimEventFields('deleted', entry.path, entry.state, mode, origin, this.now(), audit));
     this.o.baseline.delete(entry.path);
+    if (this.entries !== undefined) this.entries--;
     if (dir.reportChanges) this.o.diffs?.forget(entry.path);
     this.fullWarned = false;
+  }
+
+  private entryCount(): number {
+    return (this.entries ??= this.o.baseline.count());
   }
 
   /** Sends one FIM event, at most `max_eps` a second (Wazuh's syscheck pacing; 0 = unlimited). */
@@ -389,7 +397,8 @@ export class FimEngine {
         const hashed = algorithms.length > 0 && entry.stat.size > 0n && entry.stat.size < BigInt(syscheck.fileMaxSize);
         const h = hashed ? await this.hash(file, algorithms, lane) : undefined;
         const stat = file.fstat();
-        const stable = !hashed || (stat.ctimeNs === entry.stat.ctimeNs && stat.size === BigInt(h!.size) && this.stillNamed(root, p, stat));
+        // nlink 0: deleted or renamed over while read (a link or a FIFO swapped in): read the path again
+        const stable = stat.nlink > 0n && (!hashed || (stat.ctimeNs === entry.stat.ctimeNs && stat.size === BigInt(h!.size)));
         if (stable || attempt === SETTLE_ATTEMPTS) {
           if (!stable) log.debug(`'${printablePath(p)}' kept changing while it was hashed; its last read is recorded.`);
           const hashes = h && { md5: h.md5 ?? '', sha1: h.sha1 ?? '', sha256: h.sha256 ?? '' };
@@ -419,16 +428,6 @@ export class FimEngine {
       if (!(e instanceof HashError && e.cancelled) || lane !== 'realtime' || this.stopping) throw e;
       this.o.log.debug(`Hashing '${printablePath(file.path)}' took over ${REALTIME_HASH_DEADLINE_MS} ms; it goes on with the scheduled scan's threads.`);
       return this.o.hashes.hash(file.fd, file.path, algorithms, { lane: 'scan', maxBytes });
-    }
-  }
-
-  /** Whether `p` still names the inode that was read (a file replaced meanwhile is read again). */
-  private stillNamed(root: MonitoredRoot, p: string, st: fs.BigIntStats): boolean {
-    try {
-      const now = root.lstat(p);
-      return now.ino === st.ino && now.dev === st.dev;
-    } catch {
-      return false;
     }
   }
 

@@ -9,7 +9,7 @@ import { pathMatches, sregexMatches } from '../config/syscheck.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { isUnder } from '../watches.js';
-import { MonitoredRoot, OpenDirectory, kindOf } from './access.js';
+import { EntryKind, MonitoredRoot, OpenDirectory, kindOf } from './access.js';
 
 /** Linux PATH_MAX, the terminating NUL included: every call naming a longer path fails (ENAMETOOLONG). */
 export const PATH_MAX = 4096;
@@ -22,13 +22,11 @@ const FS_MAGIC = {
   proc: [0x9fa0],
 } as const;
 
-export interface WalkedFile {
-  path: string;
-  /** lstat(2) of the entry, taken in its directory as listed. */
-  stat: fs.BigIntStats;
-  dir: DirectoryConfig;
-  kind: 'file' | 'symlink';
-}
+/** A file found by the walk (read later, through the access layer), or a link with its lstat. */
+export type WalkedFile = { path: string; dir: DirectoryConfig } & (
+  | { kind: 'file' }
+  | { kind: 'symlink'; /** lstat(2) of the link, taken in its directory as listed. */ stat: fs.BigIntStats }
+);
 
 /** glob(3) for one pattern: '*', '?' and '[...]' within path components; sorted matches. */
 export function expandGlob(pattern: string): string[] {
@@ -161,12 +159,14 @@ export function* walkDirectory(
     if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);
     return;
   }
-  const stack: { p: string; st: fs.BigIntStats; depth: number }[] = [{ p: dir.path, st: top, depth: -1 }];
+  type Pending = { p: string; kind: EntryKind; link?: fs.BigIntStats; depth: number };
+  const stack: Pending[] = [{ p: dir.path, kind: kindOf(top), link: top, depth: -1 }];
   while (stack.length) {
-    const { p, st, depth } = stack.pop()!;
-    const kind = kindOf(st);
+    const { p, kind, link, depth } = stack.pop()!;
     if (kind === 'file' || kind === 'symlink') {
-      if (isMonitoredFile(p, dir, syscheck)) yield { path: p, stat: st, dir, kind };
+      if (!isMonitoredFile(p, dir, syscheck)) continue;
+      if (kind === 'file') yield { path: p, dir, kind };
+      else yield { path: p, dir, kind, stat: link! };
       continue;
     }
     if (kind !== 'directory' || depth >= dir.recursionLevel) continue;
@@ -180,11 +180,12 @@ export function* walkDirectory(
       if (!vanished(e)) log?.warn(`(6922): Cannot open '${printablePath(p)}' due to ${errnoText(e)}.`);
       continue;
     }
-    const children: { p: string; st: fs.BigIntStats }[] = [];
+    const children: Pending[] = [];
     try {
       // the filesystem of the directory itself, reached through its descriptor
       if (skippedFilesystem(`/proc/self/fd/${listing.fd}`, syscheck)) continue;
-      for (const name of listing.names) {
+      for (const entry of listing.entries) {
+        const name = entry.name;
         if (!isUtf8(name)) {
           const shown = printablePath(Buffer.concat([Buffer.from(path.join(p, '/')), name]));
           log?.warn(`(6955): Ignoring file '${shown}' due to unsupported name (non-UTF8).`);
@@ -195,8 +196,14 @@ export function* walkDirectory(
           log?.warn(`(6720): The path '${printablePath(child)}' is too long. The maximum length is ${PATH_MAX - 1} bytes.`);
           continue;
         }
+        // a file's attributes come from the descriptor it is read through, a link's from lstat here
+        const type: EntryKind = entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : entry.isSymbolicLink() ? 'symlink' : 'other';
+        if (type !== 'symlink') {
+          children.push({ p: child, kind: type, depth: depth + 1 });
+          continue;
+        }
         try {
-          children.push({ p: child, st: listing.lstat(name) });
+          children.push({ p: child, kind: type, link: listing.lstat(name), depth: depth + 1 });
         } catch (e) {
           if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(child)}' due to ${errnoText(e)}.`);
         }
@@ -205,6 +212,6 @@ export function* walkDirectory(
       listing.close();
     }
     children.sort((a, b) => (a.p < b.p ? 1 : a.p > b.p ? -1 : 0));
-    for (const c of children) stack.push({ p: c.p, st: c.st, depth: depth + 1 });
+    for (const c of children) stack.push(c);
   }
 }
