@@ -21,6 +21,8 @@ import { Watches, isUnder } from './watches.js';
 
 export type CaptureMode = AttachMode | 'inotify' | 'scheduled';
 export const CAPTURE_CHAIN: readonly CaptureMode[] = ['kprobe', 'fentry', 'tracepoint', 'inotify', 'scheduled'];
+/** How often the anchors are checked against the directories and mounts (a stat each, and mountinfo). */
+const ANCHOR_REFRESH_MS = 500;
 
 export interface CaptureOptions {
   /** Absolute paths of the monitored directories. */
@@ -169,6 +171,13 @@ export class Capture extends EventEmitter<CaptureEvents> {
       throw e;
     }
     for (const a of this.watches.scan()) programs.setAnchor(a.device, a.inode, a.id);
+    // directories created (or created again) and filesystems mounted after start: anchored at the next look
+    const refresh = setInterval(() => {
+      const { added, removed } = this.watches.refresh();
+      for (const a of removed) programs.deleteAnchor(a.device, a.inode);
+      for (const a of added) programs.setAnchor(a.device, a.inode, a.id);
+      for (const a of added) this.o.log.debug(`Capture: anchored '${a.path}' (device ${a.device}, inode ${a.inode}).`);
+    }, ANCHOR_REFRESH_MS);
     const reader = new RingBufferReader(programs.eventsFd, { pollTimeoutMs: this.o.pollTimeoutMs });
     reader.on('batch', (batch) => {
       const out: CaptureEvent[] = [];
@@ -185,11 +194,13 @@ export class Capture extends EventEmitter<CaptureEvents> {
     try {
       await reader.start();
     } catch (e) {
+      clearInterval(refresh);
       programs.close();
       throw e;
     }
     return {
       stop: async () => {
+        clearInterval(refresh);
         await reader.stop();
         programs.close();
       },

@@ -33,16 +33,38 @@ export function mountPointsUnder(points: string[], dirs: string[]): string[] {
   return [...new Set(points.filter((p) => dirs.some((d) => p !== d && isUnder(p, d))))];
 }
 
+/** What changed in the anchors since the last look: registered anew, and gone. */
+export interface AnchorChanges {
+  added: Anchor[];
+  removed: Anchor[];
+}
+
+/**
+ * The anchors of a set of monitored directories, kept current: a directory created after start
+ * (or deleted and created again, a new inode) and a filesystem mounted inside a tree after start
+ * are anchored at the next refresh; anchors whose directory or mount went away are dropped.
+ */
 export class Watches {
   private readonly byId = new Map<number, Anchor>();
+  /** The anchors now registered, by "device:inode". */
+  private readonly current = new Map<string, Anchor>();
+  /** Ids dropped at the last refresh: kept one refresh longer for records still in the ring. */
+  private retiring: number[] = [];
   private nextId = 1;
 
   constructor(readonly dirs: string[]) {}
 
-  /** Anchors for the directories and the mounts inside them; missing directories are skipped. */
+  /** Anchors for the directories and the mounts inside them, as now; missing directories are skipped. */
   scan(mountinfo: string = readMountinfo()): Anchor[] {
+    this.refresh(mountinfo);
+    return [...this.current.values()];
+  }
+
+  /** Looks again at the directories and mounts; returns the anchors to register and to drop. */
+  refresh(mountinfo: string = readMountinfo()): AnchorChanges {
+    for (const id of this.retiring) this.byId.delete(id);
     const targets = [...this.dirs, ...mountPointsUnder(parseMountPoints(mountinfo), this.dirs)];
-    const anchors: Anchor[] = [];
+    const seen = new Map<string, { p: string; st: fs.BigIntStats }>();
     for (const p of targets) {
       let st: fs.BigIntStats;
       try {
@@ -50,11 +72,25 @@ export class Watches {
       } catch {
         continue;
       }
-      const a: Anchor = { id: this.nextId++, path: path.resolve(p), device: kernelDevice(st.dev), inode: st.ino };
-      this.byId.set(a.id, a);
-      anchors.push(a);
+      const key = `${kernelDevice(st.dev)}:${st.ino}`;
+      if (!seen.has(key)) seen.set(key, { p: path.resolve(p), st });
     }
-    return anchors;
+    const added: Anchor[] = [];
+    const removed: Anchor[] = [];
+    for (const [key, a] of this.current) {
+      if (seen.get(key)?.p === a.path) continue;
+      removed.push(a);
+      this.current.delete(key);
+    }
+    for (const [key, { p, st }] of seen) {
+      if (this.current.has(key)) continue;
+      const a: Anchor = { id: this.nextId++, path: p, device: kernelDevice(st.dev), inode: st.ino };
+      this.byId.set(a.id, a);
+      this.current.set(key, a);
+      added.push(a);
+    }
+    this.retiring = removed.map((a) => a.id);
+    return { added, removed };
   }
 
   pathOf(id: number): string | undefined {

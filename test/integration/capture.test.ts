@@ -103,6 +103,41 @@ describe('capture on this kernel', function () {
     expect(created.device).to.equal(Number((((st.dev >> 8n) & 0xfffn) << 20n) | (st.dev & 0xffn)));
   });
 
+  it('anchors a monitored directory created after start, created again, and a filesystem mounted inside it later', async () => {
+    const late = path.join(tmp.dir, 'late');
+    const lateMnt = path.join(late, 'mnt');
+    const c = await Capture.start({ dirs: [late], selfTestDir: path.join(tmp.dir, 'selftest-late'), log, modes: ['tracepoint'] });
+    const events: CaptureEvent[] = [];
+    c.on('events', (b) => events.push(...b));
+    /** Creates and deletes a file in `dir` from a child, and waits (within the bound the README states, 1 s, plus slack) for both events. */
+    const roundTrip = async (dir: string) => {
+      // the refresh runs every 500 ms: 1 s after the directory appears it is anchored
+      await new Promise((r) => setTimeout(r, 1_000));
+      const pid = await runChild(`require('fs').writeFileSync(${JSON.stringify(`${dir}/f`)}, 'x'); require('fs').unlinkSync(${JSON.stringify(`${dir}/f`)});`, tmp.dir);
+      const want = [`create ${dir}/f`, `delete ${dir}/f`];
+      const deadline = Date.now() + 5_000;
+      const got = () => events.filter((e) => e.who?.pid === pid).map((e) => `${e.op} ${e.path}`);
+      while (Date.now() < deadline && !want.every((w) => got().includes(w))) await new Promise((r) => setTimeout(r, 20));
+      expect(got(), dir).to.include.members(want);
+    };
+    try {
+      fs.mkdirSync(late);
+      await roundTrip(late);
+      fs.rmSync(late, { recursive: true });
+      fs.mkdirSync(late); // a new inode at the same path
+      await roundTrip(late);
+      fs.mkdirSync(lateMnt);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'wba-late', lateMnt]);
+      try {
+        await roundTrip(lateMnt);
+      } finally {
+        execFileSync('umount', [lateMnt]);
+      }
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('falls back to inotify without who-data when no BPF mode is allowed', async () => {
     const inotify = await Capture.start({ dirs: [watched], selfTestDir: path.join(tmp.dir, 'selftest-inotify'), log, modes: ['inotify'] });
     try {
