@@ -76,6 +76,16 @@ export class Baseline {
       .map(fromRow);
   }
 
+  /** Entries strictly below the directory `dir`, in path order (an index range, not a scan). */
+  below(dir: string): BaselineEntry[] {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    // every path starting with "dir/" sorts between "dir/" and "dir0" ('0' follows '/')
+    return this.db
+      .prepare<{ prefix: string; end: string }, Row>('SELECT * FROM file_entry WHERE path >= @prefix AND path < @end ORDER BY path')
+      .all({ prefix, end: `${prefix.slice(0, -1)}0` })
+      .map(fromRow);
+  }
+
   count(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM file_entry').get() as { n: number }).n;
   }

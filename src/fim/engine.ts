@@ -228,15 +228,25 @@ export class FimEngine {
     this.realtime.add(done);
   }
 
+  /**
+   * One path of a real-time event, as Wazuh's fim_realtime_event/fim_whodata_event take it: a file
+   * or link is checked; a directory (moved in, renamed inside) is walked and what it holds is
+   * checked in real-time mode with the event's who-data; a path that is gone is reported deleted,
+   * with every entry that was below it (a directory moved out or removed: fim_process_missing_entry).
+   */
   private async onPathEvent(p: string, e: CaptureEvent): Promise<void> {
     const dir = configFor(p, this.dirs);
     if (!dir || (!dir.realtime && !dir.whodata) || this.stopping) return;
+    const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
+    const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
+    const origin = { capture: e.source, ktimeNs: e.ktimeNs };
     const root = this.openRoot(dir);
     let read: ReadState | undefined;
     let present = false;
     try {
       if (root) {
         const st = this.lstatBeneath(root, p);
+        if (st?.isDirectory()) return await this.checkSubtree(root, p, dir, mode, origin, audit);
         if (st && !st.isFile() && !st.isSymbolicLink()) return;
         present = st !== undefined && isMonitoredFile(p, dir, this.o.syscheck);
         if (st && !present) return;
@@ -245,13 +255,32 @@ export class FimEngine {
     } finally {
       root?.close();
     }
-    const known = read ? undefined : this.o.baseline.get(p);
-    if (!read && (present || !known)) return;
-    const mode: FimMode = dir.whodata && e.who ? 'whodata' : 'realtime';
-    const audit = mode === 'whodata' ? this.o.who.audit(e.who!) : undefined;
-    const origin = { capture: e.source, ktimeNs: e.ktimeNs };
-    if (known) await this.reportDeleted(known, dir, mode, origin, audit);
-    else await this.check(p, dir, mode, origin, audit, true, 0, Promise.resolve(read));
+    if (read) {
+      await this.check(p, dir, mode, origin, audit, true, 0, Promise.resolve(read));
+      return;
+    }
+    if (present) return;
+    const known = this.o.baseline.get(p);
+    if (known) {
+      await this.reportDeleted(known, dir, mode, origin, audit);
+      return;
+    }
+    for (const below of this.o.baseline.below(p)) {
+      if (this.stopping) return;
+      const owner = configFor(below.path, this.dirs);
+      if (owner && (owner.realtime || owner.whodata)) await this.reportDeleted(below, owner, mode, origin, audit);
+    }
+  }
+
+  /** A directory that appeared in a real-time tree: its files and links, checked as real-time events. */
+  private async checkSubtree(
+    root: MonitoredRoot, start: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined,
+  ): Promise<void> {
+    for (const f of walkDirectory(root, dir, this.o.syscheck, this.dirs, this.o.log, start)) {
+      if (this.stopping) return;
+      if (configFor(f.path, this.dirs) !== dir) continue;
+      await this.check(f.path, dir, mode, origin, audit, true, 0, this.readState(root, f.path, dir, 'realtime', f));
+    }
   }
 
   /** The monitored root of `dir`, opened; undefined (and a warning unless it is gone) when it cannot be. */

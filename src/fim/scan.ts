@@ -141,7 +141,8 @@ function vanished(e: unknown): boolean {
 }
 
 /**
- * The regular files and symbolic links under one configured directory (or that entry itself),
+ * The regular files and symbolic links under one configured directory (or that entry itself;
+ * or, with `start`, under one of its subdirectories),
  * depth first, each directory listed through a descriptor resolved beneath `root` (access.ts):
  * a directory swapped for a link is never entered, a link is an entry like a file (Wazuh lstat()s),
  * FIFOs, sockets and devices are skipped. Entries that vanish while walking are skipped silently:
@@ -151,16 +152,19 @@ function vanished(e: unknown): boolean {
  */
 export function* walkDirectory(
   root: MonitoredRoot, dir: DirectoryConfig, syscheck: SyscheckConfig, all: readonly DirectoryConfig[], log?: Logger,
+  start: string = dir.path,
 ): Generator<WalkedFile> {
   let top: fs.BigIntStats;
   try {
-    top = root.lstat(dir.path);
+    top = root.lstat(start);
   } catch (e) {
-    if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);
+    if (!vanished(e)) log?.warn(`(6222): Stat() function failed on: '${printablePath(start)}' due to ${errnoText(e)}.`);
     return;
   }
   type Pending = { p: string; kind: EntryKind; link?: fs.BigIntStats; depth: number };
-  const stack: Pending[] = [{ p: dir.path, kind: kindOf(top), link: top, depth: -1 }];
+  // depth: levels of `start` below the configured directory, less one (-1 for the directory itself)
+  const depth = start === dir.path ? -1 : start.slice(dir.path.length).split('/').filter(Boolean).length - 1;
+  const stack: Pending[] = [{ p: start, kind: kindOf(top), link: top, depth }];
   while (stack.length) {
     const { p, kind, link, depth } = stack.pop()!;
     if (kind === 'file' || kind === 'symlink') {

@@ -95,6 +95,33 @@ describe('agent with FIM and the test manager', function () {
     expect((deletion.syscheck as { audit: { process: { cwd: string } } }).audit.process.cwd).to.equal(tree);
   });
 
+  it('a directory moved in from outside, renamed inside and moved out: 554s and 553s in real time, with who-data', async () => {
+    const outside = path.join(tmp.dir, 'outside');
+    fs.mkdirSync(path.join(outside, 'pkg', 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(outside, 'pkg', 'a'), 'a\n');
+    fs.writeFileSync(path.join(outside, 'pkg', 'sub', 'b'), 'b\n');
+    const before = fimAlerts().length;
+    const since = () => fimAlerts().slice(before).map((a) => `${a.rule.id} ${(a.syscheck as { path: string }).path.slice(tree.length)}`).sort();
+    const steps: [string, string[]][] = [
+      [`mv ${outside}/pkg ${tree}/pkg`, ['554 /pkg/a', '554 /pkg/sub/b']],
+      [`mv ${tree}/pkg ${tree}/moved`, ['553 /pkg/a', '553 /pkg/sub/b', '554 /moved/a', '554 /moved/sub/b']],
+      [`mv ${tree}/moved ${outside}/back`, ['553 /moved/a', '553 /moved/sub/b']],
+    ];
+    const want: string[] = [];
+    for (const [command, alerts] of steps) {
+      execFileSync('/bin/sh', ['-c', command]);
+      want.push(...alerts);
+      await until(command, () => want.every((w) => since().includes(w)), 10_000);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(since()).to.deep.equal([...want].sort());
+    for (const a of fimAlerts().slice(before)) {
+      const sc = a.syscheck as { mode: string; audit: { process: { name: string } } };
+      expect(sc.mode).to.equal('whodata');
+      expect(sc.audit.process.name).to.match(/mv$/);
+    }
+  });
+
   it('restarts without repeating anything, and the inventory still matches', async () => {
     const before = fimAlerts().length;
     await agent!.stop();

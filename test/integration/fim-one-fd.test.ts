@@ -209,6 +209,32 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     expectNoSecret();
   });
 
+  it('directories moved in, renamed inside and moved out: their files added and deleted in real time, with the who-data of the move', async () => {
+    const outside = path.join(tmp.dir, 'outside');
+    fs.mkdirSync(path.join(outside, 'pkg', 'sub'), { recursive: true });
+    for (const f of ['a', 'sub/b']) fs.writeFileSync(path.join(outside, 'pkg', f), `${f}\n`);
+    fs.symlinkSync(secret, path.join(outside, 'pkg', 'link'));
+    const e = engine();
+    await e.scan();
+    const who = { pid: process.pid, tid: process.pid, ppid: process.ppid, uid: 0, euid: 0, gid: 0, loginuid: undefined, comm: 'mv', parentComm: 'sh', cwd: '/', parentCwd: '/' };
+    const move = async (from: string, to: string) => {
+      fs.renameSync(from, to);
+      sent = [];
+      await e.onCapture([{ op: 'rename', source: 'tracepoint', path: from, newPath: to, inode: 0n, device: 0, ktimeNs: 1n, truncated: false, who }]);
+      await e.idle();
+      return events(sent).map((ev) => `${ev.type} ${ev.mode} ${path.relative(tmp.dir, ev.path)}`).sort();
+    };
+    expect(await move(path.join(outside, 'pkg'), path.join(root, 'pkg'))).to.deep.equal(
+      ['added realtime tree/pkg/a', 'added realtime tree/pkg/link', 'added realtime tree/pkg/sub/b']);
+    expect(await move(path.join(root, 'pkg'), path.join(root, 'renamed'))).to.deep.equal([
+      'added realtime tree/renamed/a', 'added realtime tree/renamed/link', 'added realtime tree/renamed/sub/b',
+      'deleted realtime tree/pkg/a', 'deleted realtime tree/pkg/link', 'deleted realtime tree/pkg/sub/b']);
+    expect(await move(path.join(root, 'renamed'), path.join(outside, 'gone'))).to.deep.equal(
+      ['deleted realtime tree/renamed/a', 'deleted realtime tree/renamed/link', 'deleted realtime tree/renamed/sub/b']);
+    expect(db.all().map((x) => x.path)).to.deep.equal([]);
+    expectNoSecret();
+  });
+
   it('a file only its owner may read is not diffed unless configured by name; its content is neither read nor stored', async () => {
     const diffed = path.join(root, 'notes');
     const named = path.join(tmp.dir, 'named');
