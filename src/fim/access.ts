@@ -41,10 +41,10 @@ function loadOpenat2(): (dirfd: number, path: string, how: Buffer) => number {
   return openat2;
 }
 
-function openHow(flags: number): Buffer {
+function openHow(flags: number, resolve = RESOLVE): Buffer {
   const how = Buffer.alloc(OPEN_HOW_SIZE);
   how.writeBigUInt64LE(BigInt(flags), 0);
-  how.writeBigUInt64LE(BigInt(RESOLVE), 16);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
   return how;
 }
 
@@ -159,9 +159,7 @@ export class MonitoredRoot {
     if (base === undefined || base === root) return new MonitoredRoot(root, fs.openSync(root, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)));
     const baseFd = fs.openSync(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
     try {
-      const how = Buffer.alloc(OPEN_HOW_SIZE);
-      how.writeBigUInt64LE(BigInt(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW)), 0);
-      how.writeBigUInt64LE(BigInt(follow ? RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS : RESOLVE), 16);
+      const how = openHow(O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), follow ? RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS : RESOLVE);
       const fd = loadOpenat2()(baseFd, path.relative(base, root), how);
       if (fd < 0) throw errnoError('openat2', koffi.errno(), root);
       return new MonitoredRoot(root, fd);
