@@ -185,7 +185,8 @@ export class MonitoredRoot {
   /** `p` relative to the root ('' for the root itself); an error for a path outside it. */
   private relative(p: string): string {
     const rel = path.relative(this.path, p);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw errnoError('openat2', os.constants.errno.EXDEV, p);
+    // '..' as a whole component only: '..hidden' is a name a user may give a file in the tree
+    if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) throw errnoError('openat2', os.constants.errno.EXDEV, p);
     return rel;
   }
 

@@ -235,6 +235,19 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     expectNoSecret();
   });
 
+  it("names that begin with '..' are files like any other, not a way out of the tree", async () => {
+    const dotted = ['..hidden', '...', '..'.padEnd(10, 'x')].map((n) => path.join(root, n));
+    for (const f of dotted) fs.writeFileSync(f, 'dotted\n');
+    const e = engine();
+    await e.scan();
+    expect(db.all().map((x) => x.path).sort()).to.deep.equal([...dotted].sort());
+    fs.appendFileSync(dotted[0]!, 'changed\n');
+    sent = [];
+    await e.onCapture([realtimeEvent(dotted[0]!)]);
+    await e.idle();
+    expect(events(sent).map((ev) => `${ev.type} ${ev.path}`)).to.deep.equal([`modified ${dotted[0]}`]);
+  });
+
   it('a file only its owner may read is not diffed unless configured by name; its content is neither read nor stored', async () => {
     const diffed = path.join(root, 'notes');
     const named = path.join(tmp.dir, 'named');
