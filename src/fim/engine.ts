@@ -15,7 +15,7 @@ import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { FileHashes, HashAlgorithm, HashError, HashLane, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
-import { WalkedFile, configFor, errnoText, expandDirectories, isMonitoredFile, printablePath, walkDirectory } from './scan.js';
+import { WalkedFile, configFor, errnoText, expandDirectories, isMonitoredFile, printablePath, vanished, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
@@ -68,11 +68,6 @@ interface ReadState {
   /** The attributes the state was built from (fstat of the read fd, or the link's lstat). */
   stat: fs.BigIntStats;
   file?: OpenFile;
-}
-
-/** Errors by which a path says it no longer names what it did: deleted, or a link somewhere now. */
-function gone(code: string | undefined): boolean {
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV';
 }
 
 export class FimEngine {
@@ -288,8 +283,7 @@ export class FimEngine {
     try {
       return MonitoredRoot.open(dir.path, dir.followSymbolicLink, dir.wildcardBase);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (!gone(code)) this.o.log.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);
+      if (!vanished(e)) this.o.log.warn(`(6222): Stat() function failed on: '${printablePath(dir.path)}' due to ${errnoText(e)}.`);
       return undefined;
     }
   }
@@ -299,7 +293,7 @@ export class FimEngine {
     try {
       return root.lstat(p);
     } catch (e) {
-      if (!gone((e as NodeJS.ErrnoException).code)) this.o.log.debug(`(6222): Stat() function failed on: '${printablePath(p)}' due to ${errnoText(e)}.`);
+      if (!vanished(e)) this.o.log.debug(`(6222): Stat() function failed on: '${printablePath(p)}' due to ${errnoText(e)}.`);
       return undefined;
     }
   }
@@ -410,7 +404,7 @@ export class FimEngine {
         entry = root.open(p);
       } catch (e) {
         const err = new HashError(p, (e as NodeJS.ErrnoException).code ?? String(e));
-        if (gone(err.code)) log.debug(err.message);
+        if (vanished(err.code)) log.debug(err.message);
         else log.warn(err.message);
         return undefined;
       }
@@ -436,7 +430,7 @@ export class FimEngine {
       } catch (e) {
         file.close();
         if (!(e instanceof HashError)) throw e;
-        if (e.cancelled || gone(e.code)) log.debug(e.message);
+        if (e.cancelled || vanished(e.code)) log.debug(e.message);
         else log.warn(e.message);
         return undefined;
       }

@@ -68,7 +68,8 @@ const HASH_WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb
 
 /**
  * Scan jobs are sent in small batches: one message per file would cost more than hashing small
- * files. Real-time jobs go one at a time, so that each one's deadline starts when it is read.
+ * files. Real-time jobs go one at a time, so that a job past its deadline (counted from when it
+ * was queued) holds back no other job in its batch.
  */
 const BATCH: Record<HashLane, number> = { scan: 32, realtime: 1 };
 

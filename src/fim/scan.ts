@@ -134,9 +134,12 @@ export function errnoText(e: unknown): string {
   return errno === undefined || text === undefined ? `[(${code})]` : `[(${errno})-(${text[0]!.toUpperCase()}${text.slice(1)})]`;
 }
 
-/** Errors by which a path that was listed a moment ago says it is gone (or is a link now): the next scan's business. */
-function vanished(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException).code;
+/**
+ * Errors by which a path says it no longer names what it did (deleted, or behind a link now): no
+ * warning, the baseline reports it as deleted at the next scan. `e` is an errno error or its code.
+ */
+export function vanished(e: unknown): boolean {
+  const code = typeof e === 'string' ? e : (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP' || code === 'EXDEV';
 }
 
