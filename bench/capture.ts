@@ -11,10 +11,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CaptureEvent } from '../src/bpf/event.js';
+import type { CaptureEvent } from '../src/capture/event.js';
 import { readVmlinuxBtf, resolveRenameAbi, resolveUnlinkDentryArg } from '../src/bpf/kernel.js';
 import { AttachMode, DEFAULT_OBJECT } from '../src/bpf/loader.js';
-import { Capture } from '../src/capture.js';
+import { Capture } from '../src/capture/capture.js';
 import { MemoryLogger } from '../src/log.js';
 import { arg, median, report, runMain } from './common.js';
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared by the FIM BPF programs and (by layout) src/bpf/event.ts: the event record, and the
+ * Shared by the FIM BPF programs and (by layout) src/capture/event.ts: the event record, and the
  * helpers every hook uses (who-data, path walks, submission).
  */
 #ifndef __FIM_H__
@@ -87,7 +87,7 @@ struct fim_event {
 	/* followed by data_len bytes of path data */
 };
 
-/* src/bpf/event.ts decodes this layout: keep them in step. */
+/* src/capture/event.ts decodes this layout: keep them in step. */
 _Static_assert(sizeof(struct fim_path_ref) == 12, "fim_path_ref layout");
 _Static_assert(sizeof(struct fim_event) == 168, "fim_event layout");
 

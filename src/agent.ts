@@ -18,14 +18,14 @@ import { Session } from './wazuh/session.js';
 import { SharedFiles } from './wazuh/shared-files.js';
 import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
 import { Stoppable } from './timers.js';
-import { Capture } from './capture.js';
+import { Capture } from './capture/capture.js';
 import { Baseline } from './fim/db.js';
 import { DiffStore } from './fim/diff.js';
 import { FimEngine } from './fim/engine.js';
 import { HashPool } from './fim/hash.js';
 import { nextScanDelayMs } from './fim/schedule.js';
 import { WhoResolver } from './fim/who.js';
-import type { CaptureEvent } from './bpf/event.js';
+import type { CaptureEvent } from './capture/event.js';
 
 export interface AgentOptions {
   config: AgentConfig;

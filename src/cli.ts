@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArgChoice, KernelReport, RenameChoice, probeKernel, probePrivileges } from './bpf/kernel.js';
-import { Capture } from './capture.js';
+import { Capture } from './capture/capture.js';
 import { SERVICE_NAME, ServiceError, installService } from './service.js';
 import { Agent, DEFAULT_SPOOL_BYTES, NoKeyError, readable } from './agent.js';
 import { ConfigError } from './config/errors.js';

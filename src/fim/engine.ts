@@ -3,7 +3,7 @@
 // (the client buffer); the engine never touches sockets.
 import fs from 'node:fs';
 import { MonitoredRoot, OpenFile } from './access.js';
-import type { CaptureEvent } from '../bpf/event.js';
+import type { CaptureEvent } from '../capture/event.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Baseline, BaselineEntry } from './db.js';

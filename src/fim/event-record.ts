@@ -1,6 +1,6 @@
 // A FIM event's structured form for the spool (proto/fim_event.proto), next to the Wazuh message.
 import Long from 'long';
-import type { CaptureSource } from '../bpf/event.js';
+import type { CaptureSource } from '../capture/event.js';
 import { FimCapture, FimEventFields, FimMode as ProtoMode, FimOperation } from '../spool/record.js';
 import type { FileState, FimMode, WhoData } from './format.js';
 

@@ -8,7 +8,7 @@ import util from 'node:util';
 import { pathMatches, sregexMatches } from '../config/syscheck.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { isUnder } from '../watches.js';
+import { isUnder } from '../capture/watches.js';
 import { EntryKind, MonitoredRoot, OpenDirectory, kindOf } from './access.js';
 
 /** Linux PATH_MAX, the terminating NUL included: every call naming a longer path fails (ENAMETOOLONG). */

@@ -3,7 +3,7 @@
 // re-read when those files change; process paths from /proc, which a short-lived process may
 // already have left: then the kernel's command name stands in, as a bare name.
 import fs from 'node:fs';
-import type { WhoData } from '../bpf/event.js';
+import type { WhoData } from '../capture/event.js';
 
 /** Wazuh's whodata fields (analysisd's syscheck decoder reads exactly these). */
 export interface AuditFields {

@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CaptureEvent } from '../../src/bpf/event.js';
-import { Capture } from '../../src/capture.js';
+import type { CaptureEvent } from '../../src/capture/event.js';
+import { Capture } from '../../src/capture/capture.js';
 import { MemoryLogger } from '../../src/log.js';
 import { tempDir } from '../support/manager.js';
 

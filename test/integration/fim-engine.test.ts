@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CaptureEvent } from '../../src/bpf/event.js';
+import type { CaptureEvent } from '../../src/capture/event.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { MemoryLogger } from '../../src/log.js';
 import { Baseline } from '../../src/fim/db.js';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CaptureEvent } from '../../src/bpf/event.js';
+import type { CaptureEvent } from '../../src/capture/event.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { ReadPhase, setBeforeReadHook } from '../../src/fim/access.js';
 import { Baseline } from '../../src/fim/db.js';

@@ -20,14 +20,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CaptureEvent, EventDecodeError, decodeEvent } from '../../src/bpf/event.js';
+import { CaptureEvent, EventDecodeError, decodeEvent } from '../../src/capture/event.js';
 import { probeKernel } from '../../src/bpf/kernel.js';
 import { openLibbpf } from '../../src/bpf/libbpf.js';
 import { AttachMode, FimPrograms } from '../../src/bpf/loader.js';
 import { RingBufferReader } from '../../src/bpf/ringbuf.js';
-import { Capture } from '../../src/capture.js';
+import { Capture } from '../../src/capture/capture.js';
 import type { Logger } from '../../src/log.js';
-import { Watches, isUnder } from '../../src/watches.js';
+import { Watches, isUnder } from '../../src/capture/watches.js';
 
 if (process.argv.includes('--imports-only')) {
   console.log('scenario: every import resolved');

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { kernelDevice } from '../../src/bpf/event.js';
-import { isUnder, mountPointsUnder, parseMountPoints } from '../../src/watches.js';
+import { kernelDevice } from '../../src/capture/event.js';
+import { isUnder, mountPointsUnder, parseMountPoints } from '../../src/capture/watches.js';
 
 const MOUNTINFO = `22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
 40 22 0:35 / /srv/watched/mnt rw shared:20 - tmpfs wba-test rw

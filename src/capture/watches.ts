@@ -4,7 +4,7 @@
 // filesystem without meeting one is outside every monitored tree.
 import fs from 'node:fs';
 import path from 'node:path';
-import { kernelDevice } from './bpf/event.js';
+import { kernelDevice } from './event.js';
 
 export interface Anchor {
   id: number;

@@ -4,7 +4,7 @@
 // Renames arrive as the old name deleted and the new one created.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CaptureEvent } from './bpf/event.js';
+import type { CaptureEvent } from './event.js';
 
 /** More directories than this are left to scheduled scans (each watch costs kernel memory). */
 const MAX_WATCHED_DIRS = 8192;

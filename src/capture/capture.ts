@@ -7,16 +7,16 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CaptureEvent, EventDecodeError, FimOp, decodeEvent } from './bpf/event.js';
+import { CaptureEvent, EventDecodeError, FimOp, decodeEvent } from './event.js';
 import {
   ArgChoice, RenameChoice, ensureTracefs, explainBpfRefusal, probeKprobes, probePrivileges, readRefusalFacts, readVmlinuxBtf, resolveRenameAbi,
   resolveUnlinkDentryArg,
-} from './bpf/kernel.js';
-import { AttachMode, CaptureLoadError, FimPrograms } from './bpf/loader.js';
-import { RingBufferReader } from './bpf/ringbuf.js';
+} from '../bpf/kernel.js';
+import { AttachMode, CaptureLoadError, FimPrograms } from '../bpf/loader.js';
+import { RingBufferReader } from '../bpf/ringbuf.js';
 import { InotifySource } from './inotify.js';
-import type { Logger } from './log.js';
-import { sleep } from './timers.js';
+import type { Logger } from '../log.js';
+import { sleep } from '../timers.js';
 import { Watches, isUnder } from './watches.js';
 
 export type CaptureMode = AttachMode | 'inotify' | 'scheduled';
