@@ -8,7 +8,14 @@ const REF_SIZE = 12;
 const REFS_OFFSET = 88;
 const DATA_LEN_OFFSET = 160;
 
-export type FimOp = 'delete' | 'create' | 'modify' | 'rename';
+/**
+ * What the kernel saw. 'modify': a file opened for writing was closed; 'write': a write to a file
+ * (throttled per file in the kernel); 'attrib': mode, owner, times or size set; 'link' (hard link),
+ * 'symlink' and 'mkdir' create `path`; 'rmdir' removes it; 'rename' moves `path` to `newPath`.
+ */
+export type FimOp = 'delete' | 'create' | 'modify' | 'rename' | 'attrib' | 'link' | 'symlink' | 'mkdir' | 'rmdir' | 'write';
+/** Attributes an 'attrib' event set (the kernel's ATTR_* bits of struct iattr, or the syscall's). */
+export type AttrChange = 'mode' | 'uid' | 'gid' | 'size' | 'atime' | 'mtime';
 export type CaptureSource = 'kprobe' | 'fentry' | 'tracepoint' | 'inotify';
 
 const OPS: Record<number, FimOp> = { 1: 'delete', 2: 'create', 3: 'modify', 4: 'rename' };
