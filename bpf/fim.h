@@ -27,7 +27,24 @@ enum fim_op {
 	FIM_OP_CREATE = 2,
 	FIM_OP_MODIFY = 3, /* a file opened for writing was closed */
 	FIM_OP_RENAME = 4,
+	FIM_OP_ATTRIB = 5,  /* mode, owner, times or size set: attrs says which */
+	FIM_OP_LINK = 6,    /* a hard link made: the path is the new name */
+	FIM_OP_SYMLINK = 7,
+	FIM_OP_MKDIR = 8,
+	FIM_OP_RMDIR = 9,
+	FIM_OP_WRITE = 10,  /* written to: at most one event per file per write_interval_ns */
 };
+
+/* struct iattr's ia_valid bits (include/linux/fs.h), which the attrs field carries */
+#define FIM_ATTR_MODE 0x1
+#define FIM_ATTR_UID 0x2
+#define FIM_ATTR_GID 0x4
+#define FIM_ATTR_SIZE 0x8
+#define FIM_ATTR_ATIME 0x10
+#define FIM_ATTR_MTIME 0x20
+#define FIM_ATTR_REPORTED 0x3f
+#define ATTR_KILL_SUID 0x800 /* set by a write to a set-uid file: the mode changes */
+#define ATTR_KILL_SGID 0x1000
 
 enum fim_source {
 	FIM_SRC_KPROBE = 1,
@@ -63,7 +80,9 @@ enum fim_ref {
 	FIM_REF_PATH2_NAME = 3,
 	FIM_REF_CWD = 4,
 	FIM_REF_PARENT_CWD = 5,
-	FIM_REF_COUNT = 6,
+	FIM_REF_EXE = 6,        /* the executable of the task (mm->exe_file), absolute */
+	FIM_REF_PARENT_EXE = 7,
+	FIM_REF_COUNT = 8,
 };
 
 struct fim_event {
@@ -83,13 +102,13 @@ struct fim_event {
 	char pcomm[FIM_COMM_LEN];
 	struct fim_path_ref refs[FIM_REF_COUNT];
 	__u32 data_len;
-	__u32 reserved;
+	__u32 attrs; /* FIM_OP_ATTRIB: the FIM_ATTR_* bits set */
 	/* followed by data_len bytes of path data */
 };
 
 /* src/capture/event.ts decodes this layout: keep them in step. */
 _Static_assert(sizeof(struct fim_path_ref) == 12, "fim_path_ref layout");
-_Static_assert(sizeof(struct fim_event) == 168, "fim_event layout");
+_Static_assert(sizeof(struct fim_event) == 192, "fim_event layout");
 
 struct fim_scratch {
 	struct fim_event ev;
@@ -106,6 +125,14 @@ struct anchor_key {
 const volatile __u32 unlink_dentry_arg = 3; /* 2 before Linux 5.12, 3 since */
 const volatile __u32 rename_uses_renamedata = 1; /* Linux 5.12+: vfs_rename(struct renamedata *) */
 const volatile __u32 wakeup_bytes = 256 * 1024; /* wake the reader only past this much pending data */
+/* The dentry argument (1-based) of the other VFS functions: each gained an idmap first in 5.12. */
+const volatile __u32 setattr_dentry_arg = 2;  /* notify_change: 1 before 5.12 */
+const volatile __u32 link_dentry_arg = 4;     /* vfs_link's new dentry: 3 before 5.12 */
+const volatile __u32 symlink_dentry_arg = 3;  /* vfs_symlink: 2 before 5.12 */
+const volatile __u32 mkdir_dentry_arg = 3;    /* vfs_mkdir: 2 before 5.12 */
+const volatile __u32 rmdir_dentry_arg = 2;    /* security_inode_rmdir(dir, dentry): always 2 */
+const volatile __u32 agent_tgid = 0;          /* the agent's own writes are never reported */
+const volatile __u64 write_interval_ns = 500000000; /* one write event per file per interval */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -261,15 +288,30 @@ static __always_inline void fim_walk_absolute(struct fim_scratch *s, int ref, st
 	r->len = s->ev.data_len - r->offset;
 }
 
-/* The working directories of the task and of its parent (who-data cwd / parent_cwd). */
-static __always_inline void fim_walk_cwd(struct fim_scratch *s)
+/* The executable a task runs, when it has one (kernel threads have no mm). */
+static __always_inline void fim_walk_exe(struct fim_scratch *s, int ref, struct task_struct *t)
+{
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	if (exe)
+		fim_walk_absolute(s, ref, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt));
+}
+
+/*
+ * The working directories and executables of the task and of its parent (who-data cwd,
+ * parent_cwd, process_name, parent_name): read here because a short-lived process is gone from
+ * /proc by the time user space looks.
+ */
+static __always_inline void fim_walk_process(struct fim_scratch *s)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
 	struct fs_struct *fs = BPF_CORE_READ(t, fs);
 	fim_walk_absolute(s, FIM_REF_CWD, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
-	fs = BPF_CORE_READ(t, real_parent, fs);
+	fs = BPF_CORE_READ(parent, fs);
 	if (fs)
 		fim_walk_absolute(s, FIM_REF_PARENT_CWD, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
+	fim_walk_exe(s, FIM_REF_EXE, t);
+	fim_walk_exe(s, FIM_REF_PARENT_EXE, parent);
 }
 
 /* The string a process passed to a syscall (tracepoint mode). */

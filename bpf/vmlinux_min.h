@@ -108,6 +108,16 @@ struct cred {
 	kuid_t euid;
 } __attribute__((preserve_access_index));
 
+/* Only exe_file: the executable the process runs (NULL for kernel threads, which have no mm). */
+struct mm_struct {
+	struct file *exe_file;
+} __attribute__((preserve_access_index));
+
+/* What notify_change() is asked to set: ATTR_* bits (include/linux/fs.h, stable since 2.6). */
+struct iattr {
+	unsigned int ia_valid;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -116,6 +126,7 @@ struct task_struct {
 	char comm[16];
 	struct fs_struct *fs;
 	struct files_struct *files;
+	struct mm_struct *mm;
 	kuid_t loginuid; /* CONFIG_AUDIT only: read behind bpf_core_field_exists() */
 } __attribute__((preserve_access_index));
 

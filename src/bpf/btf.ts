@@ -34,6 +34,13 @@ export interface BtfFunc {
   signature: string;
 }
 
+/** A member of a struct: byte offset and size (bitfields are not described). */
+export interface StructMember {
+  name: string;
+  offset: number;
+  size: number;
+}
+
 export interface DatasecVar {
   name: string;
   /** Byte offset of the variable in its section (e.g. in the .rodata map's value). */
@@ -199,9 +206,15 @@ export class Btf {
    * in this BTF or has no such parameter.
    */
   pointerParamIndex(func: string, structName: string): number | undefined {
+    return this.pointerParamIndices(func, structName)?.[0];
+  }
+
+  /** Every such parameter's 1-based index, in order (vfs_link has two dentries); undefined when `func` is not here. */
+  pointerParamIndices(func: string, structName: string): number[] | undefined {
     const f = this.findFunc(func);
     if (!f) return undefined;
     const params = this.protoParams(this.protoOf(f.id));
+    const out: number[] = [];
     for (let i = 0; i < params.length; i++) {
       if (params[i].variadic) break;
       const ptr = this.skipModifiers(params[i].type);
@@ -210,9 +223,34 @@ export class Btf {
       if (target === 0) continue;
       const t = this.raw(target);
       const isStruct = t.kind === KIND.STRUCT || (t.kind === KIND.FWD && !t.kflag);
-      if (isStruct && this.name(t.nameOff) === structName) return i + 1;
+      if (isStruct && this.name(t.nameOff) === structName) out.push(i + 1);
     }
-    return undefined;
+    return out;
+  }
+
+  /**
+   * The members of the first `struct <name>` with their byte offsets and sizes; undefined when
+   * there is none. Used to check a record layout compiled into a BPF object against its decoder.
+   */
+  structMembers(name: string): StructMember[] | undefined {
+    const t = this.typesOfKind(KIND.STRUCT).find((x) => this.name(x.nameOff) === name);
+    if (!t) return undefined;
+    return Array.from({ length: t.vlen }, (_, i) => {
+      const at = t.at + TYPE_SIZE + 12 * i;
+      const bits = this.blob.readUInt32LE(at + 8);
+      const bitOffset = t.kflag ? bits & 0xffffff : bits;
+      return { name: this.name(this.blob.readUInt32LE(at)), offset: bitOffset / 8, size: this.sizeOf(this.blob.readUInt32LE(at + 4)) };
+    });
+  }
+
+  /** Size in bytes of type `id` (pointers: 8, the targets' word). */
+  private sizeOf(id: number, depth = 0): number {
+    if (depth > MAX_RESOLVE_DEPTH) throw new BtfError(`type ${id}: arrays nested more than ${MAX_RESOLVE_DEPTH} deep`);
+    const t = this.raw(this.skipModifiers(id));
+    if (t.kind === KIND.PTR) return 8;
+    if (t.kind !== KIND.ARRAY) return t.sizeOrType;
+    const elem = this.blob.readUInt32LE(t.at + TYPE_SIZE);
+    return this.blob.readUInt32LE(t.at + TYPE_SIZE + 8) * this.sizeOf(elem, depth + 1);
   }
 
   /**

@@ -32,7 +32,7 @@ export type ChoiceSource = 'override' | 'btf' | 'release';
 
 /** Which argument (1-based) of a VFS function is its `struct dentry *`, and how we know. */
 export interface ArgChoice {
-  index: 2 | 3;
+  index: number;
   source: ChoiceSource;
   detail: string;
 }
@@ -70,32 +70,77 @@ function releaseRule(release: string, major: number, minor: number): { since: bo
   return { since, detail: `release ${r.major}.${r.minor}.${r.patch} ${since ? '>=' : '<'} ${major}.${minor}` };
 }
 
+/** The VFS functions hooked by their dentry argument (kprobe/fentry), by hook name. */
+export type DentryHook = 'unlink' | 'create' | 'setattr' | 'link' | 'symlink' | 'mkdir' | 'rmdir';
+
+interface DentryRule {
+  func: string;
+  /** The dentry the hook reads when the function takes two (vfs_link: the new one, last). */
+  which: 'first' | 'last';
+  /** 1-based index before Linux 5.12 and since (the same for a function that never changed). */
+  before: number;
+  since: number;
+}
+
 /**
  * Linux 5.12 ("namei: prepare for idmapped mounts") put a `struct user_namespace *` first in
- * vfs_unlink/vfs_create, moving the dentry from argument 2 to 3; 6.3 ("fs: port vfs_*() helpers
- * to struct mnt_idmap") made it a `struct mnt_idmap *`, the dentry staying 3rd.
+ * each of these, moving the dentry one place right; 6.3 ("fs: port vfs_*() helpers to struct
+ * mnt_idmap") made it a `struct mnt_idmap *`, the dentry staying where it was.
  */
-function resolveDentryArg(func: string, o: LayoutInput & { override?: 2 | 3 }): ArgChoice {
+export const DENTRY_RULES: Record<DentryHook, DentryRule> = {
+  unlink: { func: 'vfs_unlink', which: 'first', before: 2, since: 3 },
+  create: { func: 'vfs_create', which: 'first', before: 2, since: 3 },
+  setattr: { func: 'notify_change', which: 'first', before: 1, since: 2 },
+  link: { func: 'vfs_link', which: 'last', before: 3, since: 4 },
+  symlink: { func: 'vfs_symlink', which: 'first', before: 2, since: 3 },
+  mkdir: { func: 'vfs_mkdir', which: 'first', before: 2, since: 3 },
+  // vfs_rmdir is inlined into do_rmdir by Debian's 5.10 build: its LSM hook is where every rmdir passes
+  rmdir: { func: 'security_inode_rmdir', which: 'first', before: 2, since: 2 },
+};
+
+/**
+ * The argument a wrong layout would read instead: the other era's, or for a function that never
+ * changed, the one before its dentry (the kernel matrix's negative controls load with it).
+ */
+export function otherDentryArg(hook: DentryHook, right: number): number {
+  const rule = DENTRY_RULES[hook];
+  if (rule.before !== rule.since) return right === rule.before ? rule.since : rule.before;
+  return right - 1;
+}
+
+/** The dentry argument of a hooked function: from BTF, else from the release; `override` wins. */
+export function resolveDentryArg(hook: DentryHook, o: LayoutInput & { override?: number }): ArgChoice {
+  const rule = DENTRY_RULES[hook];
   if (o.override !== undefined) return { index: o.override, source: 'override', detail: `set explicitly to ${o.override}` };
   const notes: string[] = [];
-  const f = o.btf?.findFunc(func);
+  const f = o.btf?.findFunc(rule.func);
   if (f) {
-    const index = o.btf!.pointerParamIndex(func, 'dentry');
-    if (index === 2 || index === 3) return { index, source: 'btf', detail: `BTF: ${f.signature}` };
-    notes.push(`BTF: ${f.signature} has no struct dentry * as argument 2 or 3`);
+    const all = o.btf!.pointerParamIndices(rule.func, 'dentry') ?? [];
+    const index = rule.which === 'first' ? all[0] : all[all.length - 1];
+    if (index === rule.before || index === rule.since) return { index, source: 'btf', detail: `BTF: ${f.signature}` };
+    notes.push(`BTF: ${f.signature} has no struct dentry * as argument ${rule.before === rule.since ? rule.before : `${rule.before} or ${rule.since}`}`);
   } else if (o.btf) {
-    notes.push(`BTF has no ${func}`);
+    notes.push(`BTF has no ${rule.func}`);
   }
-  const rule = releaseRule(o.release, 5, 12);
-  return { index: rule.since ? 3 : 2, source: 'release', detail: [...notes, rule.detail].join('; ') };
+  const r = releaseRule(o.release, 5, 12);
+  return { index: r.since ? rule.since : rule.before, source: 'release', detail: [...notes, r.detail].join('; ') };
 }
 
-export function resolveUnlinkDentryArg(o: LayoutInput & { override?: 2 | 3 }): ArgChoice {
-  return resolveDentryArg('vfs_unlink', o);
+export function resolveUnlinkDentryArg(o: LayoutInput & { override?: number }): ArgChoice {
+  return resolveDentryArg('unlink', o);
 }
 
-export function resolveCreateDentryArg(o: LayoutInput & { override?: 2 | 3 }): ArgChoice {
-  return resolveDentryArg('vfs_create', o);
+export function resolveCreateDentryArg(o: LayoutInput & { override?: number }): ArgChoice {
+  return resolveDentryArg('create', o);
+}
+
+/** The hooks whose dentry argument the loader writes into the programs besides vfs_unlink's. */
+export const LAYOUT_HOOKS = ['setattr', 'link', 'symlink', 'mkdir', 'rmdir'] as const;
+export type LayoutHook = (typeof LAYOUT_HOOKS)[number];
+
+/** Every hooked function's dentry argument on this kernel (BTF, else release). */
+export function resolveHookLayout(o: LayoutInput): Record<LayoutHook, ArgChoice> {
+  return Object.fromEntries(LAYOUT_HOOKS.map((h) => [h, resolveDentryArg(h, o)])) as Record<LayoutHook, ArgChoice>;
 }
 
 /** Linux 5.12 ("namei: introduce struct renamedata") folded vfs_rename's six arguments into one struct. */

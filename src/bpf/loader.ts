@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseObjectBtf } from './btf.js';
-import { pathExists } from './kernel.js';
+import { LAYOUT_HOOKS, LayoutHook, pathExists } from './kernel.js';
 import { BpfLink, BpfMap, BpfObject, Libbpf, openLibbpf } from './libbpf.js';
 
 export type AttachMode = 'kprobe' | 'fentry' | 'tracepoint';
@@ -15,27 +15,44 @@ export const DEFAULT_OBJECT = path.resolve(path.dirname(fileURLToPath(import.met
 
 /** Programs of each mode, by function name in bpf/fim.bpf.c. */
 export const MODE_PROGRAMS: Record<AttachMode, readonly string[]> = {
-  kprobe: ['kprobe_vfs_unlink', 'kprobe_vfs_rename', 'kprobe_vfs_open', 'kprobe_filp_close'],
-  fentry: ['fentry_vfs_unlink', 'fentry_vfs_rename', 'fentry_vfs_open', 'fentry_filp_close'],
+  kprobe: [
+    'kprobe_vfs_unlink', 'kprobe_vfs_rename', 'kprobe_vfs_open', 'kprobe_filp_close', 'kprobe_notify_change', 'kprobe_vfs_link',
+    'kprobe_vfs_symlink', 'kprobe_vfs_mkdir', 'kprobe_security_inode_rmdir', 'kprobe_security_file_permission',
+  ],
+  fentry: [
+    'fentry_vfs_unlink', 'fentry_vfs_rename', 'fentry_vfs_open', 'fentry_filp_close', 'fentry_notify_change', 'fentry_vfs_link',
+    'fentry_vfs_symlink', 'fentry_vfs_mkdir', 'fentry_security_inode_rmdir', 'fentry_security_file_permission',
+  ],
   tracepoint: [
-    'tp_enter_unlinkat', 'tp_exit_unlinkat', 'tp_enter_unlink', 'tp_exit_unlink',
-    'tp_enter_renameat2', 'tp_exit_renameat2', 'tp_enter_renameat', 'tp_exit_renameat', 'tp_enter_rename', 'tp_exit_rename',
+    ...['unlinkat', 'unlink', 'rmdir', 'renameat2', 'renameat', 'rename', 'linkat', 'link', 'symlinkat', 'symlink', 'mkdirat', 'mkdir',
+      'fchmodat', 'fchmodat2', 'chmod', 'fchmod', 'fchownat', 'chown', 'lchown', 'fchown', 'utimensat', 'futimesat', 'utimes', 'utime',
+      'truncate', 'ftruncate'].flatMap((sys) => [`tp_enter_${sys}`, `tp_exit_${sys}`]),
     'tp_exit_openat', 'tp_exit_openat2', 'tp_exit_open', 'tp_exit_creat', 'tp_enter_close',
+    'tp_enter_write', 'tp_enter_pwrite64', 'tp_enter_writev', 'tp_enter_pwritev', 'tp_enter_pwritev2',
   ],
 };
 
-/** Legacy syscalls some architectures lack (arm64 has no unlink/rename/open/creat). */
-const OPTIONAL_TRACEPOINTS: Record<string, string> = {
-  tp_enter_unlink: 'sys_enter_unlink', tp_exit_unlink: 'sys_exit_unlink',
-  tp_enter_rename: 'sys_enter_rename', tp_exit_rename: 'sys_exit_rename',
-  tp_enter_renameat: 'sys_enter_renameat', tp_exit_renameat: 'sys_exit_renameat',
-  tp_exit_open: 'sys_exit_open', tp_exit_creat: 'sys_exit_creat', tp_exit_openat2: 'sys_exit_openat2',
-};
+/**
+ * Syscalls some kernels lack, by the tracepoint each program needs: the legacy ones arm64 never
+ * had (unlink, rename, open, chmod, link, mkdir, utime...), and the recent fchmodat2 (Linux 6.6)
+ * and openat2 (5.6). Their programs are left out where tracefs does not list them.
+ */
+export const OPTIONAL_SYSCALLS = [
+  'unlink', 'rmdir', 'rename', 'renameat', 'link', 'symlink', 'mkdir', 'chmod', 'chown', 'lchown', 'futimesat', 'utimes', 'utime',
+  'fchmodat2', 'open', 'creat', 'openat2',
+];
+
+function optionalTracepoint(program: string): string | undefined {
+  const m = /^tp_(enter|exit)_(\w+)$/.exec(program);
+  return m && OPTIONAL_SYSCALLS.includes(m[2]!) ? `sys_${m[1]}_${m[2]}` : undefined;
+}
 
 export interface LoadOptions {
   mode: AttachMode;
   /** 1-based index of vfs_unlink's `struct dentry *` (2 before Linux 5.12, 3 since). */
-  unlinkDentryArg: 2 | 3;
+  unlinkDentryArg: number;
+  /** The other hooked functions' dentry arguments (kernel.ts resolveHookLayout). */
+  dentryArgs: Record<LayoutHook, number>;
   /** vfs_rename(struct renamedata *) (5.12+) rather than six arguments. */
   renameUsesRenamedata: boolean;
   /** Where "closed after writing" is hooked: filp_flush where close(2) no longer calls filp_close (6.7+). Default filp_close. */
@@ -45,6 +62,10 @@ export interface LoadOptions {
   ringBytes?: number;
   /** Pending bytes past which the BPF side wakes the reader. Default 256 KiB. */
   wakeupBytes?: number;
+  /** Writes by this process are never reported. Default: this process. */
+  agentTgid?: number;
+  /** At most one write event per file per this many ns. Default 500 ms. */
+  writeIntervalNs?: bigint;
   tracefsEvents?: string;
 }
 
@@ -160,7 +181,10 @@ function configure(lib: Libbpf, obj: BpfObject, objectPath: string, o: LoadOptio
   const wanted = new Set(modePrograms(o));
   const events = o.tracefsEvents ?? '/sys/kernel/tracing/events/syscalls';
   const skipped = o.mode === 'tracepoint'
-    ? Object.entries(OPTIONAL_TRACEPOINTS).filter(([, tp]) => !pathExists(path.join(events, tp))).map(([name]) => name)
+    ? [...wanted].filter((name) => {
+      const tp = optionalTracepoint(name);
+      return tp !== undefined && !pathExists(path.join(events, tp));
+    })
     : [];
   for (const prog of lib.programs(obj)) {
     const name = lib.bpf_program__name(prog);
@@ -170,14 +194,19 @@ function configure(lib: Libbpf, obj: BpfObject, objectPath: string, o: LoadOptio
   const vars = new Map(
     parseObjectBtf(fs.readFileSync(objectPath)).datasecVars('.rodata').map((v) => [v.name, v]),
   );
-  const setU32 = (name: string, value: number) => {
+  const set = (name: string, value: number | bigint, size: 4 | 8) => {
     const v = vars.get(name);
-    if (!v || v.size !== 4) throw new Error(`.rodata has no 4-byte variable '${name}' (object and loader out of step)`);
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32LE(value);
+    if (!v || v.size !== size) throw new Error(`.rodata has no ${size}-byte variable '${name}' (object and loader out of step)`);
+    const bytes = Buffer.alloc(size);
+    if (size === 4) bytes.writeUInt32LE(Number(value));
+    else bytes.writeBigUInt64LE(BigInt(value));
     lib.writeInitialValue(rodata, v.offset, bytes);
   };
+  const setU32 = (name: string, value: number) => set(name, value, 4);
   setU32('unlink_dentry_arg', o.unlinkDentryArg);
+  for (const hook of LAYOUT_HOOKS) setU32(`${hook}_dentry_arg`, o.dentryArgs[hook]);
+  setU32('agent_tgid', o.agentTgid ?? process.pid);
+  set('write_interval_ns', o.writeIntervalNs ?? 500_000_000n, 8);
   setU32('rename_uses_renamedata', o.renameUsesRenamedata ? 1 : 0);
   setU32('wakeup_bytes', o.wakeupBytes ?? 256 * 1024);
   if (o.ringBytes !== undefined) lib.bpf_map__set_max_entries(mapNamed(lib, obj, 'events', o.mode), o.ringBytes);

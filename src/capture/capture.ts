@@ -7,13 +7,15 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CaptureEvent, EventDecodeError, FimOp, decodeEvent } from './event.js';
+import { CaptureEvent, EventDecodeError, FimOp, checkEventLayout, decodeEvent } from './event.js';
+import { parseObjectBtf } from '../bpf/btf.js';
 import {
-  ArgChoice, RenameChoice, ensureTracefs, explainBpfRefusal, probeKprobes, probePrivileges, readRefusalFacts, readVmlinuxBtf, resolveRenameAbi,
-  resolveUnlinkDentryArg,
+  ArgChoice, LAYOUT_HOOKS, LayoutHook, RenameChoice, ensureTracefs, explainBpfRefusal, probeKprobes, probePrivileges, readRefusalFacts,
+  readVmlinuxBtf, resolveDentryArg, resolveRenameAbi, resolveUnlinkDentryArg,
 } from '../bpf/kernel.js';
-import { AttachMode, CaptureLoadError, FimPrograms } from '../bpf/loader.js';
+import { AttachMode, CaptureLoadError, DEFAULT_OBJECT, FimPrograms } from '../bpf/loader.js';
 import { RingBufferReader } from '../bpf/ringbuf.js';
+import { ExeMemory } from './exe-memory.js';
 import { InotifySource } from './inotify.js';
 import type { Logger } from '../log.js';
 import { sleep } from '../timers.js';
@@ -31,7 +33,9 @@ export interface CaptureOptions {
   selfTestDir: string;
   log: Logger;
   /** Explicit vfs_unlink dentry argument (config override); otherwise BTF, then the release. */
-  unlinkDentryArg?: 2 | 3;
+  unlinkDentryArg?: number;
+  /** Explicit dentry arguments of the other hooked functions (tests: the kernel matrix's negative controls). */
+  dentryArgs?: Partial<Record<LayoutHook, number>>;
   /** Candidates to try, in order (default: the whole chain). */
   modes?: readonly CaptureMode[];
   objectPath?: string;
@@ -63,6 +67,8 @@ export class Capture extends EventEmitter<CaptureEvents> {
   readonly attempts: Attempt[] = [];
   unlinkArg: ArgChoice | undefined;
   renameAbi: RenameChoice | undefined;
+  /** notify_change, vfs_link, vfs_symlink, vfs_mkdir, security_inode_rmdir: where their dentry is. */
+  hookLayout: Record<LayoutHook, ArgChoice> | undefined;
   closeHook: 'filp_close' | 'filp_flush' = 'filp_close';
   private source: Source | undefined;
   private readonly watches: Watches;
@@ -115,10 +121,14 @@ export class Capture extends EventEmitter<CaptureEvents> {
     const release = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
     this.unlinkArg = resolveUnlinkDentryArg({ btf: btf.btf, release, override: this.o.unlinkDentryArg });
     this.renameAbi = resolveRenameAbi({ btf: btf.btf, release });
+    this.hookLayout = Object.fromEntries(
+      LAYOUT_HOOKS.map((h) => [h, resolveDentryArg(h, { btf: btf.btf, release, override: this.o.dentryArgs?.[h] })]),
+    ) as Record<LayoutHook, ArgChoice>;
     this.closeHook = btf.btf?.findFunc('filp_flush') ? 'filp_flush' : 'filp_close';
+    const others = LAYOUT_HOOKS.map((h) => `${h} ${this.hookLayout![h].index} (${this.hookLayout![h].source})`).join(', ');
     this.o.log.info(
       `vfs_unlink dentry argument: ${this.unlinkArg.index} (from ${this.unlinkArg.source}: ${this.unlinkArg.detail}); ` +
-        `vfs_rename: ${this.renameAbi.abi} (from ${this.renameAbi.source}).`,
+        `vfs_rename: ${this.renameAbi.abi} (from ${this.renameAbi.source}); other dentry arguments: ${others}.`,
     );
   }
 
@@ -140,7 +150,9 @@ export class Capture extends EventEmitter<CaptureEvents> {
       await source.stop();
       return { mode, ok: false, reason: `self-test failed: ${failure}` };
     }
-    return { mode, ok: true, reason: 'self-test passed: create, modify, rename and delete seen' + (mode === 'inotify' ? ', without who-data' : '') };
+    return {
+      mode, ok: true, reason: mode === 'inotify' ? 'self-test passed: create, modify, rename and delete seen, without who-data' : 'self-test passed: create, modify, chmod, rename and delete seen',
+    };
   }
 
   private async startBpf(mode: AttachMode): Promise<Source> {
@@ -154,14 +166,18 @@ export class Capture extends EventEmitter<CaptureEvents> {
       const tracefs = ensureTracefs();
       if (!tracefs.ok) throw new Error(tracefs.reason);
     }
+    const objectPath = this.o.objectPath ?? DEFAULT_OBJECT;
+    const layout = checkEventLayout(parseObjectBtf(fs.readFileSync(objectPath)));
+    if (layout.length) throw new Error(`the BPF object ${objectPath} and the event decoder disagree: ${layout.join('; ')}`);
     let programs: FimPrograms;
     try {
       programs = FimPrograms.load({
         mode,
         unlinkDentryArg: this.unlinkArg!.index,
+        dentryArgs: Object.fromEntries(LAYOUT_HOOKS.map((h) => [h, this.hookLayout![h].index])) as Record<LayoutHook, number>,
         renameUsesRenamedata: this.renameAbi!.abi === 'renamedata',
         closeHook: this.closeHook,
-        objectPath: this.o.objectPath,
+        objectPath,
         ringBytes: this.o.ringBytes,
       });
     } catch (e) {
@@ -179,11 +195,14 @@ export class Capture extends EventEmitter<CaptureEvents> {
       for (const a of added) this.o.log.debug(`Capture: anchored '${a.path}' (device ${a.device}, inode ${a.inode}).`);
     }, ANCHOR_REFRESH_MS);
     const reader = new RingBufferReader(programs.eventsFd, { pollTimeoutMs: this.o.pollTimeoutMs });
+    const exes = new ExeMemory();
     reader.on('batch', (batch) => {
       const out: CaptureEvent[] = [];
       batch.forEach((rec) => {
         try {
-          out.push(decodeEvent(rec, (id) => this.watches.pathOf(id)));
+          const e = decodeEvent(rec, (id) => this.watches.pathOf(id));
+          if (e.who) exes.fill(e.who);
+          out.push(e);
         } catch (e) {
           if (!(e instanceof EventDecodeError)) throw e;
           if (this.decodeErrors++ === 0) this.o.log.error(`Undecodable capture record: ${e.message}`);
@@ -235,9 +254,12 @@ export class Capture extends EventEmitter<CaptureEvents> {
     const steps: { what: string; act: () => void; op: FimOp; path: string }[] = [
       { what: 'create', act: () => fs.writeFileSync(file, 'wazuh-bpf-agent capture self-test\n'), op: 'create', path: file },
       { what: 'modify', act: () => fs.appendFileSync(file, 'again\n'), op: 'modify', path: file },
+      { what: 'chmod', act: () => fs.chmodSync(file, 0o600), op: 'attrib', path: file },
       { what: 'rename', act: () => fs.renameSync(file, renamed), op: mode === 'inotify' ? 'create' : 'rename', path: renamed },
       { what: 'delete', act: () => fs.unlinkSync(renamed), op: 'delete', path: renamed },
     ];
+    // fs.watch cannot tell an attribute change from a write: inotify is not asked for one
+    if (mode === 'inotify') steps.splice(steps.findIndex((s) => s.what === 'chmod'), 1);
     const seen: CaptureEvent[] = [];
     this.selfTestSink = (e) => seen.push(e);
     try {

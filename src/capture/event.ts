@@ -1,24 +1,58 @@
-// Decodes the records bpf/fim.bpf.c writes to its ring buffer (struct fim_event in bpf/fim.h,
-// 168-byte header + path data) into events with absolute paths. Pure: the anchor table comes
-// from the caller.
+// The capture's event contract: the records bpf/fim.bpf.c writes to its ring buffer (struct
+// fim_event in bpf/fim.h, 192-byte header + path data), one offset table checked against the
+// object's BTF at load, and their decoding into events with absolute paths. Pure: the anchor
+// table comes from the caller.
 import path from 'node:path';
-
-export const HEADER_SIZE = 168;
-const REF_SIZE = 12;
-const REFS_OFFSET = 88;
-const DATA_LEN_OFFSET = 160;
+import type { Btf } from '../bpf/btf.js';
 
 /**
- * What the kernel saw. 'modify': a file opened for writing was closed; 'write': a write to a file
- * (throttled per file in the kernel); 'attrib': mode, owner, times or size set; 'link' (hard link),
- * 'symlink' and 'mkdir' create `path`; 'rmdir' removes it; 'rename' moves `path` to `newPath`.
+ * struct fim_event (bpf/fim.h): every field the decoder reads, with its byte offset and size.
+ * checkEventLayout() compares this table with the struct in the object's BTF when the programs
+ * load, so a change on one side that is not made on the other stops the capture with a reason.
  */
+export const EVENT_LAYOUT = {
+  ktime_ns: { offset: 0, size: 8 },
+  ino: { offset: 8, size: 8 },
+  dev: { offset: 16, size: 4 },
+  op: { offset: 20, size: 4 },
+  source: { offset: 24, size: 4 },
+  tgid: { offset: 28, size: 4 },
+  pid: { offset: 32, size: 4 },
+  ppid: { offset: 36, size: 4 },
+  uid: { offset: 40, size: 4 },
+  euid: { offset: 44, size: 4 },
+  gid: { offset: 48, size: 4 },
+  loginuid: { offset: 52, size: 4 },
+  comm: { offset: 56, size: 16 },
+  pcomm: { offset: 72, size: 16 },
+  refs: { offset: 88, size: 8 * 12 },
+  data_len: { offset: 184, size: 4 },
+  attrs: { offset: 188, size: 4 },
+} as const;
+export const HEADER_SIZE = 192;
+/** struct fim_path_ref */
+const REF_LAYOUT = {
+  anchor: { offset: 0, size: 4 },
+  offset: { offset: 4, size: 2 },
+  len: { offset: 6, size: 2 },
+  count: { offset: 8, size: 2 },
+  kind: { offset: 10, size: 1 },
+  flags: { offset: 11, size: 1 },
+} as const;
+const REF_SIZE = 12;
+const REF_COUNT = 8;
+const L = EVENT_LAYOUT;
+
 export type FimOp = 'delete' | 'create' | 'modify' | 'rename' | 'attrib' | 'link' | 'symlink' | 'mkdir' | 'rmdir' | 'write';
 /** Attributes an 'attrib' event set (the kernel's ATTR_* bits of struct iattr, or the syscall's). */
 export type AttrChange = 'mode' | 'uid' | 'gid' | 'size' | 'atime' | 'mtime';
 export type CaptureSource = 'kprobe' | 'fentry' | 'tracepoint' | 'inotify';
 
-const OPS: Record<number, FimOp> = { 1: 'delete', 2: 'create', 3: 'modify', 4: 'rename' };
+const OPS: Record<number, FimOp> = {
+  1: 'delete', 2: 'create', 3: 'modify', 4: 'rename', 5: 'attrib', 6: 'link', 7: 'symlink', 8: 'mkdir', 9: 'rmdir', 10: 'write',
+};
+/** FIM_ATTR_* (the kernel's ATTR_* bits) */
+const ATTRS: [number, AttrChange][] = [[0x1, 'mode'], [0x2, 'uid'], [0x4, 'gid'], [0x8, 'size'], [0x10, 'atime'], [0x20, 'mtime']];
 const SOURCES: Record<number, CaptureSource> = { 1: 'kprobe', 2: 'fentry', 3: 'tracepoint' };
 
 enum PathKind {
@@ -35,6 +69,8 @@ enum Ref {
   Path2Name = 3,
   Cwd = 4,
   ParentCwd = 5,
+  Exe = 6,
+  ParentExe = 7,
 }
 
 const TRUNCATED = 1;
@@ -53,6 +89,9 @@ export interface WhoData {
   parentComm: string;
   cwd: string | undefined;
   parentCwd: string | undefined;
+  /** The executables of the process and its parent, read in the kernel at the event (a short-lived process is gone by the time user space looks). */
+  exe?: string;
+  parentExe?: string;
 }
 
 export interface CaptureEvent {
@@ -69,6 +108,8 @@ export interface CaptureEvent {
   ktimeNs: bigint;
   /** A path was longer than the kernel-side limits allow. */
   truncated: boolean;
+  /** 'attrib': what was set. */
+  attributes?: AttrChange[];
   /** Absent where the source cannot tell (inotify). */
   who?: WhoData;
 }
@@ -89,40 +130,77 @@ export class EventDecodeError extends Error {}
 
 export function decodeEvent(rec: Buffer, anchors: AnchorPaths): CaptureEvent {
   if (rec.length < HEADER_SIZE) throw new EventDecodeError(`record of ${rec.length} bytes is shorter than the ${HEADER_SIZE}-byte header`);
-  const op = OPS[rec.readUInt32LE(20)];
-  const source = SOURCES[rec.readUInt32LE(24)];
-  if (!op || !source) throw new EventDecodeError(`unknown operation ${rec.readUInt32LE(20)} or source ${rec.readUInt32LE(24)}`);
-  const dataLen = rec.readUInt32LE(DATA_LEN_OFFSET);
+  const u32 = (f: { offset: number }) => rec.readUInt32LE(f.offset);
+  const op = OPS[u32(L.op)];
+  const source = SOURCES[u32(L.source)];
+  if (!op || !source) throw new EventDecodeError(`unknown operation ${u32(L.op)} or source ${u32(L.source)}`);
+  const dataLen = u32(L.data_len);
   if (HEADER_SIZE + dataLen > rec.length) throw new EventDecodeError(`path data (${dataLen} bytes) runs past the record (${rec.length} bytes)`);
   const data = rec.subarray(HEADER_SIZE, HEADER_SIZE + dataLen);
-  const refs = Array.from({ length: 6 }, (_, i) => readRef(rec, REFS_OFFSET + i * REF_SIZE));
+  const refs = Array.from({ length: REF_COUNT }, (_, i) => readRef(rec, L.refs.offset + i * REF_SIZE));
   const text = (r: PathRef) => resolveRef(r, data, anchors);
   const cwd = text(refs[Ref.Cwd]!);
-  const loginuid = rec.readUInt32LE(52);
+  const loginuid = u32(L.loginuid);
+  const who: WhoData = {
+    pid: u32(L.tgid),
+    tid: u32(L.pid),
+    ppid: u32(L.ppid),
+    uid: u32(L.uid),
+    euid: u32(L.euid),
+    gid: u32(L.gid),
+    loginuid: loginuid === 0xffffffff ? undefined : loginuid,
+    comm: cString(rec, L.comm.offset, L.comm.size),
+    parentComm: cString(rec, L.pcomm.offset, L.pcomm.size),
+    cwd,
+    parentCwd: text(refs[Ref.ParentCwd]!),
+  };
+  const exe = text(refs[Ref.Exe]!);
+  const parentExe = text(refs[Ref.ParentExe]!);
+  if (exe !== undefined) who.exe = exe;
+  if (parentExe !== undefined) who.parentExe = parentExe;
   const event: CaptureEvent = {
     op,
     source,
     path: joinSyscallPath(text(refs[Ref.Path]!), text(refs[Ref.PathName]!), cwd),
-    inode: rec.readBigUInt64LE(8),
-    device: rec.readUInt32LE(16),
-    ktimeNs: rec.readBigUInt64LE(0),
+    inode: rec.readBigUInt64LE(L.ino.offset),
+    device: u32(L.dev),
+    ktimeNs: rec.readBigUInt64LE(L.ktime_ns.offset),
     truncated: refs.some((r) => (r.flags & TRUNCATED) !== 0),
-    who: {
-      pid: rec.readUInt32LE(28),
-      tid: rec.readUInt32LE(32),
-      ppid: rec.readUInt32LE(36),
-      uid: rec.readUInt32LE(40),
-      euid: rec.readUInt32LE(44),
-      gid: rec.readUInt32LE(48),
-      loginuid: loginuid === 0xffffffff ? undefined : loginuid,
-      comm: cString(rec, 56, 16),
-      parentComm: cString(rec, 72, 16),
-      cwd,
-      parentCwd: text(refs[Ref.ParentCwd]!),
-    },
+    who,
   };
   if (op === 'rename') event.newPath = joinSyscallPath(text(refs[Ref.Path2]!), text(refs[Ref.Path2Name]!), cwd);
+  if (op === 'attrib') {
+    const bits = u32(L.attrs);
+    event.attributes = ATTRS.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name);
+  }
   return event;
+}
+
+/**
+ * Compares the decoder's tables with `struct fim_event` and `struct fim_path_ref` in the BPF
+ * object's BTF; returns the differences (none when they agree).
+ */
+export function checkEventLayout(btf: Btf): string[] {
+  const problems: string[] = [];
+  const compare = (struct: string, table: Record<string, { offset: number; size: number }>, size: number) => {
+    const members = btf.structMembers(struct);
+    if (!members) {
+      problems.push(`the object's BTF has no struct ${struct}`);
+      return;
+    }
+    for (const [name, want] of Object.entries(table)) {
+      const m = members.find((x) => x.name === name);
+      if (!m) problems.push(`struct ${struct} has no member '${name}'`);
+      else if (m.offset !== want.offset || m.size !== want.size) {
+        problems.push(`struct ${struct}.${name} is at ${m.offset} (${m.size} bytes) in the object, at ${want.offset} (${want.size} bytes) in the decoder`);
+      }
+    }
+    const last = members.reduce((end, m) => Math.max(end, m.offset + m.size), 0);
+    if (last !== size) problems.push(`struct ${struct} is ${last} bytes in the object, ${size} in the decoder`);
+  };
+  compare('fim_event', EVENT_LAYOUT, HEADER_SIZE);
+  compare('fim_path_ref', REF_LAYOUT, REF_SIZE);
+  return problems;
 }
 
 /** Kernel dev_t (major << 20 | minor) of a `fs.Stats.dev` (glibc's encoding). */
@@ -135,13 +213,14 @@ export function kernelDevice(statDev: number | bigint): number {
 }
 
 function readRef(rec: Buffer, at: number): PathRef {
+  const R = REF_LAYOUT;
   return {
-    anchor: rec.readUInt32LE(at),
-    offset: rec.readUInt16LE(at + 4),
-    len: rec.readUInt16LE(at + 6),
-    count: rec.readUInt16LE(at + 8),
-    kind: rec.readUInt8(at + 10),
-    flags: rec.readUInt8(at + 11),
+    anchor: rec.readUInt32LE(at + R.anchor.offset),
+    offset: rec.readUInt16LE(at + R.offset.offset),
+    len: rec.readUInt16LE(at + R.len.offset),
+    count: rec.readUInt16LE(at + R.count.offset),
+    kind: rec.readUInt8(at + R.kind.offset),
+    flags: rec.readUInt8(at + R.flags.offset),
   };
 }
 

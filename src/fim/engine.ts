@@ -3,7 +3,7 @@
 // (the client buffer); the engine never touches sockets.
 import fs from 'node:fs';
 import { MonitoredRoot, OpenFile } from './access.js';
-import type { CaptureEvent } from '../capture/event.js';
+import type { CaptureEvent, FimOp } from '../capture/event.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Baseline, BaselineEntry } from './db.js';
@@ -57,6 +57,14 @@ const REALTIME_HASH_DEADLINE_MS = 2_000;
 /** Real-time path events handled at once (in order per path); more wait, holding the capture back. */
 const REALTIME_IN_FLIGHT = 128;
 /**
+ * A 'write' event comes before its write, and the kernel sends at most one per file per 500 ms
+ * (write_interval_ns in bpf/fim.h): the file is checked again this long after each, which sees
+ * that write and every one the kernel held back in between.
+ */
+const WRITE_RECHECK_MS = 600;
+/** The operations by which a directory appears in a tree (its files are then reported added). */
+const DIRECTORY_ARRIVALS: ReadonlySet<FimOp> = new Set<FimOp>(['create', 'mkdir', 'rename']);
+/**
  * Reads in a row before `readState` stops waiting for a quiet file and returns the last read as
  * it is: a file rewritten without pause (a busy log) still gets a state, which the next scan corrects.
  */
@@ -86,6 +94,8 @@ export class FimEngine {
   /** Real-time path events being handled, and the last one queued for each path. */
   private readonly realtime = new Set<Promise<void>>();
   private readonly pathQueues = new Map<string, Promise<void>>();
+  /** Files to check again after a write (one timer per file, however many writes). */
+  private readonly writeRechecks = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -196,6 +206,7 @@ export class FimEngine {
         if (p === undefined || this.stopping) continue;
         while (this.realtime.size >= REALTIME_IN_FLIGHT) await Promise.race(this.realtime.values());
         this.handleInOrder(p, e);
+        if (e.op === 'write') this.recheckAfterWrite(p, e);
       }
     }
   }
@@ -208,6 +219,16 @@ export class FimEngine {
   /** Stops scans and real-time handling where they are; in-flight work is abandoned. */
   stop(): void {
     this.stopping = true;
+    for (const t of this.writeRechecks.values()) clearTimeout(t);
+    this.writeRechecks.clear();
+  }
+
+  private recheckAfterWrite(p: string, e: CaptureEvent): void {
+    if (this.writeRechecks.has(p)) return;
+    this.writeRechecks.set(p, setTimeout(() => {
+      this.writeRechecks.delete(p);
+      if (!this.stopping) this.handleInOrder(p, e);
+    }, WRITE_RECHECK_MS).unref());
   }
 
   private handleInOrder(p: string, e: CaptureEvent): void {
@@ -241,7 +262,12 @@ export class FimEngine {
     try {
       if (root) {
         const st = this.lstatBeneath(root, p);
-        if (st?.isDirectory()) return await this.checkSubtree(root, p, dir, mode, origin, audit);
+        if (st?.isDirectory()) {
+          // only what can bring a directory in is walked: a chmod, or an rmdir that failed, of
+          // a big directory in a loop must not make the agent read the tree each time
+          if (DIRECTORY_ARRIVALS.has(e.op)) await this.checkSubtree(root, p, dir, mode, origin, audit);
+          return;
+        }
         if (st && !st.isFile() && !st.isSymbolicLink()) return;
         present = st !== undefined && isMonitoredFile(p, dir, this.o.syscheck);
         if (st && !present) return;

@@ -1,7 +1,8 @@
 // Turns the kernel's who-data (ids, command names, working directories) into Wazuh's `audit`
 // object (user/group names, full process paths). Names come from /etc/passwd and /etc/group,
-// re-read when those files change; process paths from /proc, which a short-lived process may
-// already have left: then the kernel's command name stands in, as a bare name.
+// re-read when those files change. Process paths are the executables the kernel saw at the
+// event; where a source has none (a kernel thread), /proc while the process lives, else the
+// kernel's command name, as a bare name.
 import fs from 'node:fs';
 import type { WhoData } from '../capture/event.js';
 
@@ -85,10 +86,10 @@ export class WhoResolver {
       user_name: this.userName(w.uid),
       group_id: String(w.gid),
       group_name: this.groupName(w.gid),
-      process_name: this.exe(w.pid) ?? w.comm,
+      process_name: w.exe ?? this.exe(w.pid) ?? w.comm,
       process_id: w.pid,
       ppid: w.ppid,
-      parent_name: this.exe(w.ppid) ?? w.parentComm,
+      parent_name: w.parentExe ?? this.exe(w.ppid) ?? w.parentComm,
       cwd: w.cwd ?? '',
       parent_cwd: w.parentCwd ?? '',
       audit_uid: loginuid === undefined ? '' : String(loginuid),

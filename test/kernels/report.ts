@@ -37,6 +37,9 @@ interface ModeResult {
   };
   libbpf?: string[];
   negativeLibbpf?: string[];
+  sequence?: { step: string; seen: number; expected: number; missing: string[]; whoErrors: string[] }[];
+  hookNegatives?: { hook: string; wrongArg: number; outcome: string; detail: string }[];
+  hookLayout?: Record<string, number>;
   seconds: number;
 }
 
@@ -103,6 +106,18 @@ function negativeCell(n: ModeResult['negative']): string {
   return `${verdict} (arg ${n.wrongArg}): ${how}`;
 }
 
+/** Steps of issue 14's sequence with every event seen (and the right executable), of all steps. */
+function sequenceCell(seq: ModeResult['sequence']): string {
+  if (!seq) return '-';
+  const good = seq.filter((x) => x.seen === x.expected && !x.whoErrors.length).length;
+  return `${good}/${seq.length} steps${good === seq.length ? ' ✓' : ''}`;
+}
+
+function hookNegativesCell(n: ModeResult['hookNegatives']): string {
+  if (!n?.length) return '-';
+  return n.map((x) => `${x.hook} ${x.wrongArg}: ${x.outcome === 'lost' || x.outcome === 'refused' ? x.outcome : x.outcome.toUpperCase()}`).join(', ');
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
   const fmt = (r: string[]) => `| ${r.map((c, i) => c + ' '.repeat(widths[i]! - [...c].length)).join(' | ')} |`;
@@ -113,7 +128,7 @@ function main(): number {
   const runsFile = process.argv[2];
   if (!runsFile) throw new Error('usage: report.js RUNS.jsonl');
   const boots = fs.readFileSync(runsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Boot);
-  const rows: string[][] = [['kernel', 'BTF unlink arg', 'rename', 'mode', 'attached', 'events', 'io_uring', 'negative control (wrong arg)', 'result']];
+  const rows: string[][] = [['kernel', 'BTF unlink arg', 'rename', 'mode', 'attached', 'events', 'io_uring', 'negative control (wrong arg)', 'sequence', 'new hooks, wrong arg', 'result']];
   const problems: string[] = [];
   const notes: string[] = [];
   const timings: string[] = [];
@@ -124,7 +139,7 @@ function main(): number {
     timings.push(`${b.suite}: boot + scenario ${b.bootSeconds.toFixed(1)} s${result?.seconds !== undefined ? ` (scenario ${result.seconds} s: ${result.modes.map((m) => `${m.mode} ${m.seconds} s`).join(', ')})` : ''}`);
     if (!result) {
       ok = false;
-      rows.push([`${b.package}`, '?', '?', '-', '-', '-', '-', '-', 'NO RESULT']);
+      rows.push([`${b.package}`, '?', '?', '-', '-', '-', '-', '-', '-', '-', 'NO RESULT']);
       problems.push(`${b.suite} (${b.package}): ${problem}; qemu exit ${b.qemuExit}; console: ${b.console}`);
       continue;
     }
@@ -151,6 +166,8 @@ function main(): number {
         m.events ? `${m.events.seen}/${m.events.expected}${m.diagnosis ? ' (raw)' : ''}` : m.diagnosis?.error ? 'load failed' : '-',
         uringCell(m.uring),
         negativeCell(m.negative),
+        sequenceCell(m.sequence),
+        hookNegativesCell(m.hookNegatives),
         m.ok ? 'PASS' : 'FAIL',
       ]);
       for (const f of m.failures) problems.push(`${result.release} ${m.mode}: ${f}`);

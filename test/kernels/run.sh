@@ -39,7 +39,7 @@ busybox=$(command -v busybox || true)
 [[ -n $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 || die "no static busybox (apt-get install busybox-static)"
 libbpf=/usr/lib/x86_64-linux-gnu/libbpf.so.1
 [[ -e $libbpf ]] || die "no $libbpf (apt-get install libbpf1)"
-for f in dist/bpf/fim.bpf.o dist/test/kernels/scenario.js dist/test/kernels/report.js; do
+for f in dist/bpf/fim.bpf.o dist/test/kernels/scenario.js dist/test/kernels/report.js dist/test/support/fim-sequence.js; do
   [[ -f $root/$f ]] || die "$f missing: run npm run build first"
 done
 
@@ -208,15 +208,17 @@ for f in $libs "$libbpf"*; do
   cp -L "$f" "$stage$f"
 done
 
-# The app: compiled JavaScript of src/ and the scenario, the BPF object, and the one runtime
+# The app: compiled JavaScript of src/, the scenario and its operation sequence, the BPF object, and the one runtime
 # package the capture imports (koffi; winston is only reached through src/log.ts's createLogger,
 # which the scenario does not import). koffi: its JS and the glibc x86-64 addon only, not the
 # C++ sources or the other platforms' builds.
 app=$stage/app
 (cd "$root" && find dist/src -name '*.js' -print0 | cpio -0 -pdm --quiet "$app")
-mkdir -p "$app/dist/bpf" "$app/dist/test/kernels"
+mkdir -p "$app/dist/bpf" "$app/dist/test/kernels" "$app/dist/test/support"
 cp "$root/dist/bpf/fim.bpf.o" "$app/dist/bpf/"
 cp "$root/dist/test/kernels/scenario.js" "$app/dist/test/kernels/"
+# the operation sequence the e2e test also runs
+cp "$root/dist/test/support/fim-sequence.js" "$app/dist/test/support/"
 echo '{ "type": "module" }' > "$app/package.json"
 (cd "$root" && find node_modules/koffi \( -path '*/doc' -o -path '*/vendor' -o -path '*/lib/native' \) -prune -o \
   -type f \( -name '*.js' -o -name '*.cjs' -o -name 'package.json' \) -print0 | cpio -0 -pdm --quiet "$app")

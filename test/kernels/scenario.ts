@@ -21,13 +21,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CaptureEvent, EventDecodeError, decodeEvent } from '../../src/capture/event.js';
-import { probeKernel } from '../../src/bpf/kernel.js';
+import { DENTRY_RULES, LAYOUT_HOOKS, LayoutHook, otherDentryArg, probeKernel } from '../../src/bpf/kernel.js';
 import { openLibbpf } from '../../src/bpf/libbpf.js';
 import { AttachMode, FimPrograms } from '../../src/bpf/loader.js';
 import { RingBufferReader } from '../../src/bpf/ringbuf.js';
 import { Capture } from '../../src/capture/capture.js';
 import type { Logger } from '../../src/log.js';
 import { Watches, isUnder } from '../../src/capture/watches.js';
+import { ExpectedCapture, SequenceCommand, matchesExpected, realtimeSequence, resolveExpected } from '../support/fim-sequence.js';
 
 if (process.argv.includes('--imports-only')) {
   console.log('scenario: every import resolved');
@@ -53,6 +54,27 @@ interface Expectations {
   /** kernels.conf: vfs_unlink's dentry argument and vfs_rename's ABI on this kernel. */
   unlinkArg?: number;
   renameAbi?: string;
+}
+
+/** The layout the capture resolved (from BTF), as a raw load takes it. */
+function layoutOf(c: Capture): Layout {
+  const hooks = Object.fromEntries(LAYOUT_HOOKS.map((h) => [h, c.hookLayout![h].index])) as Record<LayoutHook, number>;
+  return { unlink: c.unlinkArg!.index, renamedata: c.renameAbi!.abi === 'renamedata', hooks };
+}
+
+/** The argument layout a load is given. */
+interface Layout {
+  unlink: number;
+  renamedata: boolean;
+  hooks: Record<LayoutHook, number>;
+}
+
+interface SequenceResult {
+  step: string;
+  seen: number;
+  expected: number;
+  missing: string[];
+  whoErrors: string[];
 }
 
 interface UringResult {
@@ -104,6 +126,12 @@ interface ModeResult {
     raw: { outcome: NegativeOutcome; error?: string; deletesExpected: number; deletesCorrect: number; createsExpected: number; createsSeen: number; unmonitoredRecords: number };
     asExpected: boolean;
   };
+  /** Issue 14's operation sequence, step by step. */
+  sequence?: SequenceResult[];
+  /** Each new hook with the other dentry argument than BTF says. */
+  hookNegatives?: { hook: LayoutHook; wrongArg: number; outcome: 'lost' | 'refused' | 'reported' | 'other'; detail: string }[];
+  /** Where BTF puts each hooked function's dentry. */
+  hookLayout?: Record<string, number>;
   /** libbpf's and the verifier's words when a load failed. */
   libbpf?: string[];
   /** The verifier's reason when it refused the wrong argument. */
@@ -188,30 +216,36 @@ function releaseAtLeast(major: number, minor: number): boolean {
   return a > major || (a === major && b >= minor);
 }
 
-/**
- * Loads the mode's programs without the capture (no self-test), registers the anchors, and lets a
- * child work in the monitored tree and another in the unmonitored one. `settleMs` after the
- * creations: time for later events (or their absence) to show.
- */
-async function rawRun(mode: AttachMode, unlinkArg: 2 | 3, renamedata: boolean, stem: string, settleMs: number): Promise<RawRun> {
-  const out: RawRun = { seen: [], missing: [], unmonitoredRecords: 0, undecodable: 0 };
+interface RawLoad {
+  events: CaptureEvent[];
+  undecodable: number;
+  stop(): Promise<void>;
+}
+
+/** The mode's programs loaded without the capture (no self-test), anchored at MONITORED, read into `events`. */
+async function rawLoad(mode: AttachMode, layout: Layout): Promise<RawLoad | { error: string; libbpf: string[] }> {
   const mark = openLibbpf().recentLog().length;
   let programs: FimPrograms;
   try {
-    programs = FimPrograms.load({ mode, unlinkDentryArg: unlinkArg, renameUsesRenamedata: renamedata });
+    programs = FimPrograms.load({ mode, unlinkDentryArg: layout.unlink, renameUsesRenamedata: layout.renamedata, dentryArgs: layout.hooks });
   } catch (e) {
-    out.error = (e as Error).message.split('\n')[0];
-    out.libbpf = openLibbpf().recentLog().slice(mark);
-    return out;
+    return { error: (e as Error).message.split('\n')[0]!, libbpf: openLibbpf().recentLog().slice(mark) };
   }
   const watches = new Watches([MONITORED]);
   for (const a of watches.scan()) programs.setAnchor(a.device, a.inode, a.id);
   const reader = new RingBufferReader(programs.eventsFd);
-  const events: CaptureEvent[] = [];
+  const out: RawLoad = {
+    events: [],
+    undecodable: 0,
+    stop: async () => {
+      await reader.stop();
+      programs.close();
+    },
+  };
   reader.on('batch', (b) =>
     b.forEach((rec) => {
       try {
-        events.push(decodeEvent(rec, (id) => watches.pathOf(id)));
+        out.events.push(decodeEvent(rec, (id) => watches.pathOf(id)));
       } catch (e) {
         if (!(e instanceof EventDecodeError)) throw e;
         out.undecodable++;
@@ -219,6 +253,18 @@ async function rawRun(mode: AttachMode, unlinkArg: 2 | 3, renamedata: boolean, s
     }),
   );
   await reader.start();
+  return out;
+}
+
+/**
+ * A raw load, a child working in the monitored tree and another in the unmonitored one.
+ * `settleMs` after the creations: time for later events (or their absence) to show.
+ */
+async function rawRun(mode: AttachMode, layout: Layout, stem: string, settleMs: number): Promise<RawRun> {
+  const out: RawRun = { seen: [], missing: [], unmonitoredRecords: 0, undecodable: 0 };
+  const raw = await rawLoad(mode, layout);
+  if ('error' in raw) return { ...out, error: raw.error, libbpf: raw.libbpf };
+  const { events } = raw;
   try {
     const pid = await fileOps([MONITORED, MOUNTED], stem, MONITORED);
     const upid = await fileOps([UNMONITORED], stem, UNMONITORED);
@@ -229,11 +275,101 @@ async function rawRun(mode: AttachMode, unlinkArg: 2 | 3, renamedata: boolean, s
     out.seen = ops.filter(byChild).map(show);
     out.missing = ops.filter((x) => !byChild(x)).map(show);
     out.unmonitoredRecords = events.filter((e) => e.who?.pid === upid).length;
+    out.undecodable = raw.undecodable;
   } finally {
-    await reader.stop();
-    programs.close();
+    await raw.stop();
   }
   return out;
+}
+
+/** Runs one sequence command with busybox in the guest; resolves when it exits. */
+async function runCommand(c: SequenceCommand, dir: string, outside: string): Promise<Exit> {
+  const [file, ...args] = c.argv as [string, ...string[]];
+  return run(`/bin/${file}`, args, c.outside ? outside : dir);
+}
+
+/**
+ * Issue 14's operation sequence (test/support/fim-sequence.ts, the same the e2e test runs against
+ * the real manager) in a monitored directory: every step's events must arrive with the right op,
+ * path and attributes, named after the busybox process that did it (its executable read in the
+ * kernel: the process is gone by then); nothing from the agent's own writes.
+ */
+async function sequenceRun(mode: AttachMode, events: CaptureEvent[], r: ModeResult): Promise<void> {
+  const dir = `${MONITORED}/seq-${mode}`;
+  const outside = `${UNMONITORED}/seq-${mode}`;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(outside, { recursive: true });
+  const exe = fs.realpathSync('/bin/sh');
+  const steps: SequenceResult[] = [];
+  for (const step of realtimeSequence(outside)) {
+    // past the kernel's write interval: each step's first write is reported
+    await sleep(600);
+    const from = events.length;
+    for (const c of step.commands) {
+      const x = await runCommand(c, dir, outside);
+      if (x.code !== 0) r.failures.push(`sequence '${step.name}': ${c.argv.join(' ')} exited with ${x.code}: ${x.stderr}`);
+    }
+    const wanted = step.capture.map((x) => resolveExpected(x, dir));
+    const hits = (x: ExpectedCapture) => events.slice(from).filter((e) => matchesExpected(e, x));
+    await waitFor(() => wanted.every((x) => hits(x).length >= (x.atLeast ?? 1)), EVENT_WAIT_MS);
+    const missing = wanted.filter((x) => hits(x).length < (x.atLeast ?? 1)).map((x) => `${show(x)}${x.attributes ? ` [${x.attributes}]` : ''} x${x.atLeast ?? 1} (got ${hits(x).length})`);
+    const mine = events.slice(from).filter((e) =>
+      e.who?.pid !== process.pid && [e.path, e.newPath].some((p) => p !== undefined && (isUnder(p, dir) || isUnder(p, outside))));
+    const whoErrors = mine.filter((e) => e.who?.exe !== exe).map((e) => `${show(e)}: exe ${e.who?.exe}, expected ${exe}`);
+    steps.push({ step: step.name, seen: wanted.length - missing.length, expected: wanted.length, missing, whoErrors });
+    if (missing.length) r.failures.push(`sequence '${step.name}': missing ${missing.join(', ')}; seen ${mine.map((e) => `${show(e)}${e.attributes ? ` [${e.attributes}]` : ''}`).join(', ') || 'nothing'}`);
+    if (whoErrors.length) r.failures.push(`sequence '${step.name}': ${whoErrors.slice(0, 3).join('; ')}`);
+  }
+  const own = events.filter((e) => e.op === 'write' && e.who?.pid === process.pid).length;
+  if (own) r.failures.push(`${own} write event(s) name the agent's own process`);
+  r.sequence = steps;
+}
+
+
+/**
+ * Negative control per new hook: with that function's dentry argument set to the other
+ * candidate, its operations must not arrive correctly (or the verifier refuses the program),
+ * while creations still do. One short script does every operation.
+ */
+async function hookNegatives(mode: AttachMode, right: Layout, r: ModeResult): Promise<void> {
+  const dir = `${MONITORED}/neg-${mode}`;
+  const script = 'mkdir d && printf x > d/f && chmod 600 d/f && ln d/f d/h && ln -s f d/s && rm -rf d';
+  const ops: Record<LayoutHook, ExpectedCapture> = {
+    setattr: { op: 'attrib', path: `${dir}/d/f`, attributes: ['mode'] },
+    link: { op: 'link', path: `${dir}/d/h` },
+    symlink: { op: 'symlink', path: `${dir}/d/s` },
+    mkdir: { op: 'mkdir', path: `${dir}/d` },
+    rmdir: { op: 'rmdir', path: `${dir}/d` },
+  };
+  const control: ExpectedCapture = { op: 'create', path: `${dir}/d/f` };
+  r.hookNegatives = [];
+  for (const hook of LAYOUT_HOOKS) {
+    const wrong = otherDentryArg(hook, right.hooks[hook]);
+    const raw = await rawLoad(mode, { ...right, hooks: { ...right.hooks, [hook]: wrong } });
+    let outcome: NegativeOutcome;
+    let detail: string;
+    if ('error' in raw) {
+      const refused = /load failed/.test(raw.error) && raw.libbpf.some((l) => /invalid bpf_context access|is not a struct/.test(l));
+      outcome = refused ? 'refused' : 'other';
+      detail = raw.error;
+    } else {
+      fs.mkdirSync(dir, { recursive: true });
+      try {
+        const x = await run('/bin/sh', ['-c', script], dir);
+        if (x.code !== 0) throw new Error(`negative script exited with ${x.code}: ${x.stderr}`);
+        const seen = (e: ExpectedCapture) => raw.events.some((ev) => matchesExpected(ev, e));
+        await waitFor(() => seen(control), EVENT_WAIT_MS);
+        await sleep(500);
+        outcome = !seen(control) ? 'other' : seen(ops[hook]) ? 'reported' : 'lost-deletes';
+        detail = seen(control) ? `${show(ops[hook])} ${seen(ops[hook]) ? 'still reported' : 'lost'}` : 'no creation either: the raw pipeline is broken';
+      } finally {
+        await raw.stop();
+      }
+    }
+    r.hookNegatives.push({ hook, wrongArg: wrong, outcome: outcome === 'lost-deletes' ? 'lost' : outcome, detail });
+    if (outcome === 'reported') r.failures.push(`negative control ${hook}: ${show(ops[hook])} still reported with argument ${wrong}`);
+    if (outcome === 'other') r.failures.push(`negative control ${hook}: ${detail}`);
+  }
 }
 
 async function positive(mode: AttachMode, want: Expectations, r: ModeResult, log: ConsoleLogger): Promise<Capture | undefined> {
@@ -256,7 +392,7 @@ async function positive(mode: AttachMode, want: Expectations, r: ModeResult, log
     if (capture.unlinkArg && capture.renameAbi) {
       // which operations do arrive, with the layout BTF gave: the self-test stops at the first gap
       console.log(`STEP ${mode}: diagnosis (raw load, BTF layout)`);
-      const d = await rawRun(mode, capture.unlinkArg.index, capture.renameAbi.abi === 'renamedata', 'diag', 1000);
+      const d = await rawRun(mode, layoutOf(capture), 'diag', 1000);
       r.diagnosis = d;
       if (!d.error) {
         r.events = { expected: d.seen.length + d.missing.length, seen: d.seen.length, missing: d.missing, whoErrors: [], unmonitored: 0 };
@@ -327,12 +463,19 @@ async function positive(mode: AttachMode, want: Expectations, r: ModeResult, log
     }
     return out;
   });
+
+  console.log(`STEP ${mode}: operation sequence`);
+  r.hookLayout = Object.fromEntries(LAYOUT_HOOKS.map((h) => [h, capture.hookLayout![h].index]));
+  for (const h of LAYOUT_HOOKS) {
+    if (capture.hookLayout![h].source !== 'btf') r.failures.push(`${DENTRY_RULES[h].func}'s dentry argument came from ${capture.hookLayout![h].source}, not BTF`);
+  }
+  await sequenceRun(mode, events, r);
   return capture;
 }
 
 /** Negative control: the wrong vfs_unlink argument must lose deletions, visibly. */
-async function negative(mode: AttachMode, rightArg: 2 | 3, renamedata: boolean, r: ModeResult, log: ConsoleLogger): Promise<void> {
-  const wrongArg = rightArg === 2 ? 3 : 2;
+async function negative(mode: AttachMode, layout: Layout, r: ModeResult, log: ConsoleLogger): Promise<void> {
+  const wrongArg = layout.unlink === 2 ? 3 : 2;
   const refusedLog = (lines: string[]) => lines.some((l) => /invalid bpf_context access|is not a struct/.test(l));
 
   // (a) the product path: the self-test must notice and refuse the mode
@@ -352,7 +495,7 @@ async function negative(mode: AttachMode, rightArg: 2 | 3, renamedata: boolean, 
 
   // (b) the raw path: deletions are not reported correctly, while creations are (the programs
   // work), and the kernel drops the unmonitored tree
-  const x = await rawRun(mode, wrongArg, renamedata, 'neg', 1000);
+  const x = await rawRun(mode, { ...layout, unlink: wrongArg }, 'neg', 1000);
   const deletes = { expected: 0, correct: 0 };
   const creates = { expected: 0, seen: 0 };
   for (const [list, hit] of [[x.seen, true], [x.missing, false]] as const) {
@@ -399,9 +542,11 @@ async function runMode(mode: AttachMode, want: Expectations): Promise<ModeResult
   try {
     const capture = await positive(mode, want, r, log);
     await capture?.stop();
-    if (capture && capture.unlinkArg && capture.renameAbi) {
+    if (capture && capture.unlinkArg && capture.renameAbi && capture.hookLayout) {
       console.log(`STEP ${mode}: negative control`);
-      await negative(mode, capture.unlinkArg.index, capture.renameAbi.abi === 'renamedata', r, log);
+      await negative(mode, layoutOf(capture), r, log);
+      console.log(`STEP ${mode}: negative control per new hook`);
+      await hookNegatives(mode, layoutOf(capture), r);
     }
   } catch (e) {
     r.failures.push(`exception: ${(e as Error).stack ?? e}`);

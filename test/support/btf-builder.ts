@@ -167,6 +167,14 @@ export function vfsBtf(style: VfsStyle): Buffer {
     style === '5.10' ? [] : style === '6.1' ? [['mnt_userns', b.ptr(b.struct('user_namespace', 512))]] : [['idmap', b.ptr(b.fwd('mnt_idmap'))]];
   b.func('vfs_unlink', b.funcProto(int, [...first, ['dir', inode], ['dentry', dentry], ['delegated_inode', b.ptr(inode)]]));
   b.func('vfs_create', b.funcProto(int, [...first, ['dir', inode], ['dentry', dentry], ['mode', umode], ['want_excl', b.typedef('bool', bool)]]));
+  // the other hooked functions, with their real parameter lists of each era
+  const iattr = b.ptr(b.struct('iattr', 80));
+  const name = b.ptr(b.const(b.int('char', 1, { char: true })));
+  b.func('notify_change', b.funcProto(int, [...first, ['dentry', dentry], ['attr', iattr], ['delegated_inode', b.ptr(inode)]]));
+  b.func('vfs_link', b.funcProto(int, [...first, ['old_dentry', dentry], ['dir', inode], ['new_dentry', dentry], ['delegated_inode', b.ptr(inode)]]));
+  b.func('vfs_symlink', b.funcProto(int, [...first, ['dir', inode], ['dentry', dentry], ['oldname', name]]));
+  b.func('vfs_mkdir', b.funcProto(int, [...first, ['dir', inode], ['dentry', dentry], ['mode', umode]]));
+  b.func('security_inode_rmdir', b.funcProto(int, [['dir', inode], ['dentry', dentry]]));
   if (style === '5.10') {
     const params: [string, number][] = [
       ['old_dir', inode], ['old_dentry', dentry], ['new_dir', inode], ['new_dentry', dentry], ['delegated_inode', b.ptr(inode)], ['flags', uint],

@@ -15,10 +15,14 @@ export interface SequenceCommand {
   outside?: boolean;
 }
 
-/** A capture event the step must produce (paths relative to the monitored directory, or absolute). */
+/**
+ * A capture event the step must produce (paths relative to the monitored directory, or absolute).
+ * A move across the tree's edge names only its monitored side: kprobe/fentry walk to an anchor,
+ * and the other side has none.
+ */
 export interface ExpectedCapture {
   op: FimOp;
-  path: string;
+  path?: string;
   newPath?: string;
   /** For 'attrib': attribute changes the event must include. */
   attributes?: AttrChange[];
@@ -74,9 +78,9 @@ export function realtimeSequence(outside: string): SequenceStep[] {
         { argv: ['sh', '-c', 'mkdir in && printf g1 > in/g1 && printf g2 > in/g2'], outside: true },
         { argv: ['mv', out('in'), 'in'] },
       ],
-      capture: [{ op: 'rename', path: out('in'), newPath: 'in' }],
+      capture: [{ op: 'rename', newPath: 'in' }],
     },
-    { name: 'directory moved out', commands: [{ argv: ['mv', 'in', out('moved-out')] }], capture: [{ op: 'rename', path: 'in', newPath: out('moved-out') }] },
+    { name: 'directory moved out', commands: [{ argv: ['mv', 'in', out('moved-out')] }], capture: [{ op: 'rename', path: 'in' }] },
     {
       name: 'atomic save',
       commands: [{ argv: ['sh', '-c', 'printf saved > a.txt.tmp && mv a.txt.tmp a.txt'] }],
@@ -98,5 +102,11 @@ export function realtimeSequence(outside: string): SequenceStep[] {
 /** An expected capture event with absolute paths under the monitored directory `dir`. */
 export function resolveExpected(x: ExpectedCapture, dir: string): ExpectedCapture {
   const abs = (p: string) => (path.isAbsolute(p) ? p : path.join(dir, p));
-  return { ...x, path: abs(x.path), ...(x.newPath !== undefined ? { newPath: abs(x.newPath) } : {}) };
+  return { ...x, ...(x.path !== undefined ? { path: abs(x.path) } : {}), ...(x.newPath !== undefined ? { newPath: abs(x.newPath) } : {}) };
+}
+
+/** Whether a capture event is the one expected (attributes: at least those). */
+export function matchesExpected(e: { op: FimOp; path?: string; newPath?: string; attributes?: AttrChange[] }, x: ExpectedCapture): boolean {
+  return e.op === x.op && (x.path === undefined || e.path === x.path) && (x.newPath === undefined || e.newPath === x.newPath) &&
+    (x.attributes ?? []).every((a) => e.attributes?.includes(a));
 }

@@ -18,7 +18,12 @@ import {
   probeKernel,
   probePrivileges,
   readVmlinuxBtf,
+  DENTRY_RULES,
+  LayoutHook,
   resolveCreateDentryArg,
+  resolveDentryArg,
+  resolveHookLayout,
+  otherDentryArg,
   resolveRenameAbi,
   resolveUnlinkDentryArg,
   ringbufSupport,
@@ -140,6 +145,42 @@ describe('kernel', () => {
         detail: 'BTF: vfs_create(struct inode *dir, struct dentry *dentry, umode_t mode, bool want_excl)',
       });
       expect(resolveCreateDentryArg({ btf: btf612, release: '5.10.0' })).to.include({ index: 3, source: 'btf' });
+    });
+
+    // the layouts bpf/fim.bpf.c is given for the other hooks; BTF wins over a misleading release
+    const hooks: [LayoutHook, number, number][] = [['setattr', 1, 2], ['link', 3, 4], ['symlink', 2, 3], ['mkdir', 2, 3], ['rmdir', 2, 2]];
+    for (const [hook, before, since] of hooks) {
+      it(`${DENTRY_RULES[hook].func}: dentry argument ${before} before 5.12, ${since} since; BTF first`, () => {
+        expect(resolveDentryArg(hook, { release: '5.10.0' })).to.include({ index: before, source: 'release' });
+        expect(resolveDentryArg(hook, { release: '6.12.0' })).to.include({ index: since, source: 'release' });
+        expect(resolveDentryArg(hook, { btf: btf510, release: '6.12.0' })).to.include({ index: before, source: 'btf' });
+        expect(resolveDentryArg(hook, { btf: btf61, release: '5.10.0' })).to.include({ index: since, source: 'btf' });
+        expect(resolveDentryArg(hook, { btf: btf612, release: '5.10.0' })).to.include({ index: since, source: 'btf' });
+        expect(resolveDentryArg(hook, { btf: btf612, release: '5.10.0', override: before })).to.include({ index: before, source: 'override' });
+      });
+    }
+
+    it('vfs_link: the new dentry (the last of two), not the old one', () => {
+      expect(resolveDentryArg('link', { btf: btf612, release: '6.12.0' })).to.deep.equal({
+        index: 4,
+        source: 'btf',
+        detail: 'BTF: vfs_link(struct mnt_idmap *idmap, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry, struct inode **delegated_inode)',
+      });
+      expect(resolveHookLayout({ btf: btf510, release: '5.10.0' })).to.deep.include({ link: resolveDentryArg('link', { btf: btf510, release: '5.10.0' }) });
+    });
+
+    it('a function without a dentry where expected falls back to the release, saying why', () => {
+      const b = new BtfBuilder();
+      b.func('vfs_mkdir', b.funcProto(b.int('int', 4, { signed: true }), [['dir', b.ptr(b.struct('inode', 600))]]));
+      const choice = resolveDentryArg('mkdir', { btf: parseBtf(b.build()), release: '6.1.0' });
+      expect(choice).to.deep.equal({ index: 3, source: 'release', detail: 'BTF: vfs_mkdir(struct inode *dir) has no struct dentry * as argument 2 or 3; release 6.1.0 >= 5.12' });
+    });
+
+    it('the negative controls\' wrong argument: the other era\'s, or the one before a dentry that never moved', () => {
+      expect(otherDentryArg('unlink', 3)).to.equal(2);
+      expect(otherDentryArg('setattr', 1)).to.equal(2);
+      expect(otherDentryArg('link', 4)).to.equal(3);
+      expect(otherDentryArg('rmdir', 2)).to.equal(1);
     });
   });
 
