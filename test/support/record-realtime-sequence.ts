@@ -9,7 +9,8 @@
 // before each run (the deletions that raises are waited out). OUTSIDE is an unmonitored directory
 // on the same filesystem, emptied too. Alerts are those whose syscheck.path is under MONITORED
 // (and of agent NAME when given); each goes to the step in whose window [start, next step's
-// start) its timestamp falls. An alert that does not come in every run is marked optional.
+// start) its timestamp falls. An alert that does not come in every run is marked optional; marks
+// of an earlier recording in OUT_JSON are kept (a race seen once stays racy), and so are its notes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Alert, AlertsTail, alertTime } from './alerts-tail.js';
@@ -99,7 +100,7 @@ function merge(root: string, runs: RunResult[]): FixtureStep[] {
         const first = seen[0]!.fa;
         const unstable = AFTER_FIELDS.filter((f) => seen.some((x) => x.fa.after[f] !== first.after[f])) as AfterField[];
         const hasMtime = (x: FixtureAlert) => x.changed_attributes.includes('mtime');
-        const mtimeRacy = seen.some((x) => x.mtimeRacy || hasMtime(x.fa) !== hasMtime(first));
+        const mtimeRacy = seen.some((x) => (x.mtimeRacy && hasMtime(x.fa)) || hasMtime(x.fa) !== hasMtime(first));
         alerts.push({
           ...first,
           ...(mtimeRacy ? { changed_attributes: first.changed_attributes.filter((c) => c !== 'mtime'), racy_attributes: ['mtime'] } : {}),
@@ -113,6 +114,34 @@ function merge(root: string, runs: RunResult[]): FixtureStep[] {
     alerts.sort((x, y) => mid(x) - mid(y)); // stable: the order of keys where they tie
     return { name: s0.name, alerts };
   });
+}
+
+/**
+ * A race seen once stays in the fixture: the marks of the previous fixture (optional alerts,
+ * unstable attributes, racy changed attributes) are kept where this recording did not see the race.
+ */
+function keepRacy(steps: FixtureStep[], prev: FixtureStep[]): void {
+  for (const p of prev) {
+    const step = steps.find((s) => s.name === p.name);
+    if (!step) continue;
+    const used = new Set<FixtureAlert>();
+    for (const pa of p.alerts) {
+      const ignore = ['mtime'];
+      const a = step.alerts.find((x) => !used.has(x) && alertKey(x, ignore) === alertKey(pa, ignore));
+      if (!a) {
+        if (pa.optional) step.alerts.push({ ...pa, delayMs: [] });
+        continue;
+      }
+      used.add(a);
+      if (pa.optional) a.optional = true;
+      const unstable = [...new Set([...(a.unstable ?? []), ...(pa.unstable ?? [])])];
+      if (unstable.length) a.unstable = AFTER_FIELDS.filter((f) => unstable.includes(f));
+      if (pa.racy_attributes && !a.racy_attributes) {
+        a.racy_attributes = pa.racy_attributes;
+        a.changed_attributes = a.changed_attributes.filter((c) => !pa.racy_attributes!.includes(c));
+      }
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -150,10 +179,12 @@ async function main(): Promise<void> {
     monitoring,
     notes: [],
     steps: merge(root, results),
+    times: results[0]!.steps.map((s) => ({ step: s.name, start: new Date(s.times.start).toISOString(), end: new Date(s.times.end).toISOString() })),
     raw: results[0]!.steps.flatMap((s) => s.alerts.map((alert) => ({ step: s.name, alert }))),
   };
   const prev = fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, 'utf8')) as Partial<SequenceFixture>) : {};
   if (prev.notes) fixture.notes = prev.notes; // hand-written notes survive a re-recording
+  if (prev.steps) keepRacy(fixture.steps, prev.steps);
   fs.writeFileSync(out, `${JSON.stringify(fixture, null, 2)}\n`);
   console.error(`wrote ${out}`);
 }

@@ -75,6 +75,8 @@ export interface SequenceFixture {
   monitoring: string;
   notes: string[];
   steps: FixtureStep[];
+  /** When each step of the first run started and ended. */
+  times: { step: string; start: string; end: string }[];
   /** The alerts of the first run, untouched, each with the step it was given to. */
   raw: { step: string; alert: unknown }[];
 }
