@@ -1,9 +1,7 @@
 // End to end against a REAL Wazuh 4.14.7 manager (built by ../shared/wazuh-manager in CI, or
 // `docker compose up` for users): the agent's own CLI enrolls, runs, and its events must come
 // out of the manager's analysisd as alerts in alerts.json. No manager = failure, not a skip.
-//
-//   WAZUH_MANAGER_ADDRESS (127.0.0.1)  WAZUH_AUTHD_PASSWORD (TestPass123)
-//   WAZUH_ALERTS_JSON (/opt/wazuh-test/logs/alerts/alerts.json)
+// (test/support/real-manager.ts: where it is).
 //
 // FIM is real: the agent monitors a directory with who-data (eBPF capture in the best mode this
 // kernel allows) and a child process creates, modifies and deletes a file in it. Then user nobody
@@ -13,88 +11,11 @@ import { expect } from 'chai';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { AlertsTail } from '../support/alerts-tail.js';
 import { CLI, runCli } from '../support/cli.js';
 import { tempDir } from '../support/manager.js';
-
-const ADDRESS = process.env.WAZUH_MANAGER_ADDRESS ?? '127.0.0.1';
-const PASSWORD = process.env.WAZUH_AUTHD_PASSWORD ?? 'TestPass123';
-const ALERTS = process.env.WAZUH_ALERTS_JSON ?? '/opt/wazuh-test/logs/alerts/alerts.json';
-
-interface Alert {
-  rule: { id: string; description: string };
-  agent: { id: string; name: string };
-  full_log?: string;
-  syscheck?: Record<string, unknown> & { path?: string; event?: string; audit?: Record<string, unknown> };
-}
-
-/** Reads alerts.json from a byte offset, keeping the alerts of one agent. */
-class AlertsTail {
-  private offset: number;
-  readonly alerts: Alert[] = [];
-  private partial = '';
-
-  constructor(private readonly file: string, private readonly agentName: string) {
-    this.offset = fs.existsSync(file) ? fs.statSync(file).size : 0;
-  }
-
-  poll(): void {
-    if (!fs.existsSync(this.file)) return;
-    const size = fs.statSync(this.file).size;
-    if (size < this.offset) this.offset = 0; // rotated
-    if (size === this.offset) return;
-    const fd = fs.openSync(this.file, 'r');
-    const buf = Buffer.alloc(size - this.offset);
-    fs.readSync(fd, buf, 0, buf.length, this.offset);
-    fs.closeSync(fd);
-    this.offset = size;
-    const lines = (this.partial + buf.toString('utf8')).split('\n');
-    this.partial = lines.pop()!;
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      const a = JSON.parse(line) as Alert;
-      if (a.agent?.name === this.agentName) this.alerts.push(a);
-    }
-  }
-
-  /** Polls until no new alert has come for `quietMs`. */
-  async settle(quietMs: number): Promise<void> {
-    let count = -1;
-    while (count !== this.alerts.length) {
-      count = this.alerts.length;
-      await new Promise((r) => setTimeout(r, quietMs));
-      this.poll();
-    }
-  }
-
-  async waitFor(what: string, match: (a: Alert) => boolean, timeoutMs = 60_000): Promise<Alert> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      this.poll();
-      const found = this.alerts.find(match);
-      if (found) return found;
-      if (Date.now() > deadline) {
-        throw new Error(`no alert for ${what} from agent ${this.agentName} within ${timeoutMs} ms; saw rules [${this.alerts.map((a) => a.rule.id).join(', ')}]`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: ADDRESS, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-    s.setTimeout(3000, () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
+import { ADDRESS, ALERTS, PASSWORD, requireManager } from '../support/real-manager.js';
 
 describe('end to end with a real Wazuh manager', function () {
   this.timeout(180_000);
@@ -152,11 +73,7 @@ describe('end to end with a real Wazuh manager', function () {
   };
 
   before(async () => {
-    for (const port of [1514, 1515]) {
-      if (!(await reachable(port))) {
-        throw new Error(`no Wazuh manager at ${ADDRESS}:${port}: start one (../shared/wazuh-manager/start.sh, or docker compose up)`);
-      }
-    }
+    await requireManager();
     fs.writeFileSync(passFile, `${PASSWORD}\n`, { mode: 0o600 });
     fs.mkdirSync(watched);
     writeConf();

@@ -41,6 +41,8 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 export interface AgentConfOptions {
   servers: { port: number; protocol?: 'tcp' | 'udp'; address?: string }[];
   authdPort: number;
+  /** authd's address (127.0.0.1). */
+  authdAddress?: string;
   passwordFile: string;
   caFile?: string;
   agentName?: string;
@@ -69,7 +71,7 @@ ${servers}
     <time-reconnect>${o.timeReconnect ?? 5}</time-reconnect>
     <enrollment>
       <enabled>yes</enabled>
-      <manager_address>127.0.0.1</manager_address>
+      <manager_address>${o.authdAddress ?? '127.0.0.1'}</manager_address>
       <port>${o.authdPort}</port>
       <agent_name>${o.agentName ?? 'it-agent'}</agent_name>
       <authorization_pass_path>${o.passwordFile}</authorization_pass_path>
