@@ -57,11 +57,14 @@ const REALTIME_HASH_DEADLINE_MS = 2_000;
 /** Real-time path events handled at once (in order per path); more wait, holding the capture back. */
 const REALTIME_IN_FLIGHT = 128;
 /**
- * A 'write' event comes before its write, and the kernel sends at most one per file per 500 ms
- * (write_interval_ns in bpf/fim.h): the file is checked again this long after each, which sees
- * that write and every one the kernel held back in between.
+ * A 'write' event comes before its write (the kernel updates mtime before it copies the data, so
+ * a look at once can see a new mtime with old content), and the kernel sends at most one per file
+ * per 500 ms (write_interval_ns in bpf/fim.h): the file is checked this long after each event,
+ * which sees that write and every one the kernel held back in between. A file written without
+ * pause is thus checked about twice a second; at most two checks wait per file.
  */
 const WRITE_RECHECK_MS = 600;
+const WRITE_CHECKS_WAITING = 2;
 /** The operations by which a directory appears in a tree (its files are then reported added). */
 const DIRECTORY_ARRIVALS: ReadonlySet<FimOp> = new Set<FimOp>(['create', 'mkdir', 'rename']);
 /**
@@ -94,8 +97,8 @@ export class FimEngine {
   /** Real-time path events being handled, and the last one queued for each path. */
   private readonly realtime = new Set<Promise<void>>();
   private readonly pathQueues = new Map<string, Promise<void>>();
-  /** Files to check again after a write (one timer per file, however many writes). */
-  private readonly writeRechecks = new Map<string, NodeJS.Timeout>();
+  /** Checks waiting after write events, per file. */
+  private readonly writeChecks = new Map<string, Set<NodeJS.Timeout>>();
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -204,9 +207,12 @@ export class FimEngine {
       const paths = e.op === 'rename' ? [e.path, e.newPath] : [e.path];
       for (const p of paths) {
         if (p === undefined || this.stopping) continue;
+        if (e.op === 'write') {
+          this.checkAfterWrite(p, e);
+          continue;
+        }
         while (this.realtime.size >= REALTIME_IN_FLIGHT) await Promise.race(this.realtime.values());
         this.handleInOrder(p, e);
-        if (e.op === 'write') this.recheckAfterWrite(p, e);
       }
     }
   }
@@ -219,16 +225,20 @@ export class FimEngine {
   /** Stops scans and real-time handling where they are; in-flight work is abandoned. */
   stop(): void {
     this.stopping = true;
-    for (const t of this.writeRechecks.values()) clearTimeout(t);
-    this.writeRechecks.clear();
+    for (const timers of this.writeChecks.values()) for (const t of timers) clearTimeout(t);
+    this.writeChecks.clear();
   }
 
-  private recheckAfterWrite(p: string, e: CaptureEvent): void {
-    if (this.writeRechecks.has(p)) return;
-    this.writeRechecks.set(p, setTimeout(() => {
-      this.writeRechecks.delete(p);
+  private checkAfterWrite(p: string, e: CaptureEvent): void {
+    const waiting = this.writeChecks.get(p) ?? new Set<NodeJS.Timeout>();
+    if (waiting.size >= WRITE_CHECKS_WAITING) return;
+    const timer = setTimeout(() => {
+      waiting.delete(timer);
+      if (!waiting.size) this.writeChecks.delete(p);
       if (!this.stopping) this.handleInOrder(p, e);
-    }, WRITE_RECHECK_MS).unref());
+    }, WRITE_RECHECK_MS).unref();
+    waiting.add(timer);
+    this.writeChecks.set(p, waiting);
   }
 
   private handleInOrder(p: string, e: CaptureEvent): void {
@@ -286,10 +296,12 @@ export class FimEngine {
       await this.reportDeleted(known, dir, mode, origin, audit);
       return;
     }
+    // each in its own path's turn: `rm -rf` sends the files' own deletions too, side by side with
+    // the directory's, and each entry must be reported once
     for (const below of this.o.baseline.below(p)) {
       if (this.stopping) return;
       const owner = configFor(below.path, this.dirs);
-      if (owner && (owner.realtime || owner.whodata)) await this.reportDeleted(below, owner, mode, origin, audit);
+      if (owner && (owner.realtime || owner.whodata)) this.handleInOrder(below.path, e);
     }
   }
 

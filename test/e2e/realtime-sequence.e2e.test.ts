@@ -18,6 +18,7 @@
 // with a table of them.
 import { expect } from 'chai';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { AgentProcess } from '../support/agent-process.js';
 import { Alert, AlertsTail, alertTime } from '../support/alerts-tail.js';
@@ -127,16 +128,22 @@ describe('real-time sequence: every alert the real Wazuh 4.14.7 agent raises (is
     tail = new AlertsTail(ALERTS, agentName);
     const enrolled = await runCli(['-c', conf, '--home', home, 'enroll']);
     expect(enrolled.code, enrolled.stdout + enrolled.stderr).to.equal(0);
-    agent = new AgentProcess(['-c', conf, '--home', home, 'run']);
+    agent = new AgentProcess(['-c', conf, '--home', home, 'run', '--debug']);
     await agent.waitForLine(/Real-time capture mode: /, 0, 60_000);
     await agent.waitForLine(/File integrity monitoring scan ended/, 0, 60_000);
     await tail.waitFor('rule 501 (connected)', (a) => a.rule.id === '501', 60_000);
   });
 
-  after(async () => {
+  after(async function () {
     if (agent?.alive) {
       agent.kill('SIGTERM');
       await agent.exited;
+    }
+    // the agent's own account of each event, for whoever reads a failure
+    if (agent && this.currentTest?.state !== 'passed') {
+      const log = path.join(os.tmpdir(), `${agentName}.log`);
+      fs.writeFileSync(log, agent.stderr);
+      console.log(`agent log (debug): ${log}`);
     }
     cleanup();
   });
