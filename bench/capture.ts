@@ -57,7 +57,7 @@ async function runLoads(bins: Bins, dirs: Dirs): Promise<Loads> {
   fs.mkdirSync(dirs.outside, { recursive: true });
   const ws = await execFileAsync(bins.writeStorm, [path.join(dirs.outside, 'w'), String(WRITES), String(WORKERS), String(BLOCK)], { encoding: 'utf8' });
   const w = JSON.parse(ws.stdout) as { writes: number; seconds: number };
-  const dd = await execFileAsync('dd', ['if=/dev/zero', `of=${path.join(dirs.outside, 'dd')}`, `bs=${BLOCK}`, `count=${DD_BLOCKS}`], { encoding: 'utf8' });
+  const dd = await execFileAsync('dd', ['if=/dev/zero', `of=${path.join(dirs.outside, 'dd')}`, `bs=${BLOCK}`, `count=${DD_BLOCKS}`], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
   const ddSeconds = Number(/copied, ([\d.]+) s/.exec(dd.stderr)?.[1]); // dd's own clock: the copy, not the exec
   fs.rmSync(dirs.outside, { recursive: true, force: true });
   // the storm unlinks all it creates; the directory itself stays, so a reader's anchor on it holds
