@@ -62,7 +62,7 @@ export class InotifySource {
       this.emit(this.rewatch(file, st.ino) ? 'create' : 'modify', file, st);
       return;
     }
-    if (st === undefined && this.watched.has(file)) this.unwatchTree(file); // a directory gone (or moved out)
+    if (this.watched.has(file)) this.unwatchTree(file); // a directory gone, moved out or replaced by a file
     this.emit(st === undefined ? 'delete' : kind === 'change' ? 'modify' : 'create', file, st);
   }
 
