@@ -34,6 +34,7 @@ function summary(r: Record<string, Record<string, unknown>>): string[] {
     `| --- | --- | --- | --- | --- |`,
     `| capture (${c['mode']}) | ${c['events_per_s_agent']} deletions/s to the FIM engine, ${c['drops_agent']} drops | minimal C libbpf reader: ${c['events_per_s_c_reader']}/s, ${c['drops_c_reader']} drops | ${c['ratio_agent_vs_c_reader']}× | ≥ 0.9×, 0 drops |`,
     `| capture overhead | unlink rate with the agent attached | same load, no BPF | ${c['ratio_unlink_rate_agent_vs_no_bpf']}× | ≥ 0.85× |`,
+    `| capture overhead, writes | ${c['write_block_bytes']}-byte write(2)s outside the trees with the agent attached (dd: ${c['ratio_dd_rate_agent_vs_no_bpf']}×) | same load, no BPF | ${c['ratio_write_rate_agent_vs_no_bpf']}× | |`,
     `| baseline scan | ${s['agent_files_per_s']} files/s (${s['files']} files, md5+sha1+sha256), peak RSS ${s['peak_rss_mib']} MiB | md5sum + sha1sum + sha256sum: ${s['tools_files_per_s']} files/s | ${s['ratio_agent_vs_three_tools']}× | ≥ 0.8×, ≤ 150 MiB |`,
     `| transport (1 core) | ${t['events_per_s']} FIM events/s to the test manager | codec alone: ${t['codec_only_events_per_s']}/s | ${t['ratio_vs_codec_only']}× (${t['ratio_vs_goal']}× the goal) | ≥ 20,000/s |`,
     `| latency (${l['rate_per_s']}/s, ${l['capture_mode']}) | deletion → manager p50 ${lat(l['deletion_to_manager']).p50_ms} ms, p99 ${lat(l['deletion_to_manager']).p99_ms} ms | local socket → manager p99 ${lat(l['local_socket_to_manager']).p99_ms} ms | ${l['ratio_p99_vs_local_socket']}× | p99 ≤ 50 ms |`,

@@ -1,7 +1,10 @@
 // The baseline consumer: a minimal C libbpf reader of the same fim.bpf.o, in one attach mode,
 // counting deletion events from processes named COMM until SIGINT; prints
 // {"events":E,"drops":D}. Usage: c-reader OBJECT MODE-PREFIX COMM DIR [name=value ...]
-// (name=value set .rodata variables, found by name in the object's BTF like the agent's loader).
+// Loads every program whose name begins with MODE-PREFIX, but those whose attach point this
+// kernel lacks (a tracepoint absent from tracefs, a kernel function absent from its BTF), as the
+// agent's loader leaves out the optional tracepoints; name=value sets a .rodata variable of any
+// integer size, found by name in the object's BTF like the agent's loader does.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -27,21 +31,39 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int set_rodata(struct bpf_object *obj, const char *name, unsigned value)
+static int set_rodata(struct bpf_object *obj, const char *name, unsigned long long value)
 {
 	struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, ".rodata");
 	int id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (!map || id < 0)
+		return -1;
 	const struct btf_type *sec = btf__type_by_id(btf, id);
 	const struct btf_var_secinfo *v = btf_var_secinfos(sec);
 	size_t size;
-	char *image = (char *)bpf_map__initial_value(bpf_object__find_map_by_name(obj, ".rodata"), &size);
+	char *image = (char *)bpf_map__initial_value(map, &size);
 	for (int i = 0; i < btf_vlen(sec); i++, v++) {
 		if (strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off), name) == 0) {
-			memcpy(image + v->offset, &value, sizeof(value));
+			if (v->size > sizeof(value))
+				return -1;
+			memcpy(image + v->offset, &value, v->size); /* little-endian: the low v->size bytes */
 			return 0;
 		}
 	}
 	return -1;
+}
+
+/* Whether the running kernel has what the program attaches to (section "kind/target"). */
+static int attachable(const struct bpf_program *p, const struct btf *vmlinux)
+{
+	const char *sec = bpf_program__section_name(p);
+	char path[512];
+	if (strncmp(sec, "tracepoint/", 11) == 0) {
+		snprintf(path, sizeof(path), "/sys/kernel/tracing/events/%s", sec + 11);
+		return access(path, F_OK) == 0 || access("/sys/kernel/tracing/events", F_OK) != 0; /* no tracefs: let attach say so */
+	}
+	const char *fn = strchr(sec, '/');
+	return !fn || !vmlinux || btf__find_by_name_kind(vmlinux, fn + 1, BTF_KIND_FUNC) >= 0;
 }
 
 int main(int argc, char **argv)
@@ -54,14 +76,25 @@ int main(int argc, char **argv)
 	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj)
 		return 1;
+	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *p;
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_autoload(p, strncmp(bpf_program__name(p), argv[2], strlen(argv[2])) == 0);
+	bpf_object__for_each_program(p, obj) {
+		int wanted = strncmp(bpf_program__name(p), argv[2], strlen(argv[2])) == 0;
+		if (wanted && !attachable(p, vmlinux)) {
+			fprintf(stderr, "c-reader: %s skipped: this kernel has no %s\n", bpf_program__name(p), bpf_program__section_name(p));
+			wanted = 0;
+		}
+		bpf_program__set_autoload(p, wanted);
+	}
+	btf__free(vmlinux);
 	for (int i = 5; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
-		*eq = 0;
-		if (set_rodata(obj, argv[i], strtoul(eq + 1, NULL, 0)))
+		if (eq)
+			*eq = 0;
+		if (!eq || set_rodata(obj, argv[i], strtoull(eq + 1, NULL, 0))) {
+			fprintf(stderr, "c-reader: no .rodata variable for '%s'\n", argv[i]);
 			return 1;
+		}
 	}
 	if (bpf_object__load(obj))
 		return 1;
