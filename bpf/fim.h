@@ -64,6 +64,11 @@ enum fim_path_kind {
 
 #define FIM_PATH_TRUNCATED 1
 
+/* The process paths (cwd, parent cwd, exe, parent exe) are those of this thread's walk who_gen, sent earlier. */
+#define FIM_EVENT_WHO_REUSED 1
+/* Process paths are walked again at least this often: a directory renamed above a working directory shows within it. */
+#define FIM_WHO_REUSE_NS 1000000000ull
+
 struct fim_path_ref {
 	__u32 anchor;
 	__u16 offset; /* in data[] */
@@ -102,13 +107,15 @@ struct fim_event {
 	char pcomm[FIM_COMM_LEN];
 	struct fim_path_ref refs[FIM_REF_COUNT];
 	__u32 data_len;
-	__u32 attrs; /* FIM_OP_ATTRIB: the FIM_ATTR_* bits set */
+	__u32 attrs;    /* FIM_OP_ATTRIB: the FIM_ATTR_* bits set */
+	__u32 who_gen;  /* which walk of this thread's process paths the event's cwd/exe are */
+	__u32 flags;    /* FIM_EVENT_* */
 	/* followed by data_len bytes of path data */
 };
 
 /* src/capture/event.ts decodes this layout: keep them in step. */
 _Static_assert(sizeof(struct fim_path_ref) == 12, "fim_path_ref layout");
-_Static_assert(sizeof(struct fim_event) == 192, "fim_event layout");
+_Static_assert(sizeof(struct fim_event) == 200, "fim_event layout");
 
 struct fim_scratch {
 	struct fim_event ev;
@@ -288,30 +295,72 @@ static __always_inline void fim_walk_absolute(struct fim_scratch *s, int ref, st
 	r->len = s->ev.data_len - r->offset;
 }
 
-/* The executable a task runs, when it has one (kernel threads have no mm). */
-static __always_inline void fim_walk_exe(struct fim_scratch *s, int ref, struct task_struct *t)
+/* What the process paths were walked from: while none changes, the walk would give the same strings. */
+struct who_seen {
+	__u64 cwd, cwd_mnt, parent_cwd, parent_cwd_mnt, exe, parent_exe;
+	__u64 walked_ns;
+	__u32 ppid;
+	__u32 gen;
+};
+
+/* The last walk of each thread (threads, not processes: one thread's events reach the ring in order). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct who_seen);
+} who_seen SEC(".maps");
+
+static __always_inline __u64 fim_exe_of(struct task_struct *t)
 {
-	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
-	if (exe)
-		fim_walk_absolute(s, ref, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt));
+	return (__u64)BPF_CORE_READ(t, mm, exe_file);
 }
 
 /*
  * The working directories and executables of the task and of its parent (who-data cwd,
  * parent_cwd, process_name, parent_name): read here because a short-lived process is gone from
- * /proc by the time user space looks.
+ * /proc by the time user space looks. Four walks cost more than the rest of an event, and a
+ * process deleting a tree sends thousands of events from one place: when the thread's last walk
+ * started from the same dentries, mounts, executables and parent, less than FIM_WHO_REUSE_NS
+ * ago, the event names that walk instead (user space keeps its strings per thread).
  */
 static __always_inline void fim_walk_process(struct fim_scratch *s)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
 	struct fs_struct *fs = BPF_CORE_READ(t, fs);
-	fim_walk_absolute(s, FIM_REF_CWD, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
-	fs = BPF_CORE_READ(parent, fs);
-	if (fs)
-		fim_walk_absolute(s, FIM_REF_PARENT_CWD, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt));
-	fim_walk_exe(s, FIM_REF_EXE, t);
-	fim_walk_exe(s, FIM_REF_PARENT_EXE, parent);
+	struct fs_struct *pfs = BPF_CORE_READ(parent, fs);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct who_seen now = {
+		.cwd = (__u64)BPF_CORE_READ(fs, pwd.dentry),
+		.cwd_mnt = (__u64)BPF_CORE_READ(fs, pwd.mnt),
+		.parent_cwd = pfs ? (__u64)BPF_CORE_READ(pfs, pwd.dentry) : 0,
+		.parent_cwd_mnt = pfs ? (__u64)BPF_CORE_READ(pfs, pwd.mnt) : 0,
+		.exe = fim_exe_of(t),
+		.parent_exe = fim_exe_of(parent),
+		.walked_ns = s->ev.ktime_ns,
+		.ppid = s->ev.ppid,
+	};
+	struct who_seen *last = bpf_map_lookup_elem(&who_seen, &tid);
+	if (last && last->cwd == now.cwd && last->cwd_mnt == now.cwd_mnt && last->parent_cwd == now.parent_cwd &&
+	    last->parent_cwd_mnt == now.parent_cwd_mnt && last->exe == now.exe && last->parent_exe == now.parent_exe &&
+	    last->ppid == now.ppid && now.walked_ns - last->walked_ns < FIM_WHO_REUSE_NS) {
+		s->ev.who_gen = last->gen;
+		s->ev.flags |= FIM_EVENT_WHO_REUSED;
+		return;
+	}
+	fim_walk_absolute(s, FIM_REF_CWD, (struct dentry *)now.cwd, (struct vfsmount *)now.cwd_mnt);
+	if (pfs)
+		fim_walk_absolute(s, FIM_REF_PARENT_CWD, (struct dentry *)now.parent_cwd, (struct vfsmount *)now.parent_cwd_mnt);
+	/* plain locals: BPF_CORE_READ must not see who_seen, which is no kernel type */
+	struct file *exe = (struct file *)now.exe, *parent_exe = (struct file *)now.parent_exe;
+	if (exe)
+		fim_walk_absolute(s, FIM_REF_EXE, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt));
+	if (parent_exe)
+		fim_walk_absolute(s, FIM_REF_PARENT_EXE, BPF_CORE_READ(parent_exe, f_path.dentry), BPF_CORE_READ(parent_exe, f_path.mnt));
+	now.gen = (last ? last->gen : 0) + 1;
+	s->ev.who_gen = now.gen;
+	bpf_map_update_elem(&who_seen, &tid, &now, BPF_ANY);
 }
 
 /* The string a process passed to a syscall (tracepoint mode). */
@@ -347,6 +396,11 @@ static __always_inline void fim_submit(struct fim_scratch *s)
 	 */
 	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, s, sizeof(struct fim_event) + len, flags)) {
+		/* user space never got this walk: the thread's next event walks again */
+		if (!(s->ev.flags & FIM_EVENT_WHO_REUSED)) {
+			__u32 tid = (__u32)bpf_get_current_pid_tgid();
+			bpf_map_delete_elem(&who_seen, &tid);
+		}
 		__u32 zero = 0;
 		__u64 *n = bpf_map_lookup_elem(&drops, &zero);
 		if (n)

@@ -15,8 +15,8 @@ import {
 } from '../bpf/kernel.js';
 import { AttachMode, CaptureLoadError, DEFAULT_OBJECT, FimPrograms } from '../bpf/loader.js';
 import { RingBufferReader } from '../bpf/ringbuf.js';
-import { ExeMemory } from './exe-memory.js';
 import { InotifySource } from './inotify.js';
+import { ProcessPaths } from './process-paths.js';
 import type { Logger } from '../log.js';
 import { sleep } from '../timers.js';
 import { Watches, isUnder } from './watches.js';
@@ -195,14 +195,12 @@ export class Capture extends EventEmitter<CaptureEvents> {
       for (const a of added) this.o.log.debug(`Capture: anchored '${a.path}' (device ${a.device}, inode ${a.inode}).`);
     }, ANCHOR_REFRESH_MS);
     const reader = new RingBufferReader(programs.eventsFd, { pollTimeoutMs: this.o.pollTimeoutMs });
-    const exes = new ExeMemory();
+    const processPaths = new ProcessPaths();
     reader.on('batch', (batch) => {
       const out: CaptureEvent[] = [];
       batch.forEach((rec) => {
         try {
-          const e = decodeEvent(rec, (id) => this.watches.pathOf(id));
-          if (e.who) exes.fill(e.who);
-          out.push(e);
+          out.push(decodeEvent(rec, (id) => this.watches.pathOf(id), processPaths));
         } catch (e) {
           if (!(e instanceof EventDecodeError)) throw e;
           if (this.decodeErrors++ === 0) this.o.log.error(`Undecodable capture record: ${e.message}`);

@@ -1,9 +1,10 @@
 // The capture's event contract: the records bpf/fim.bpf.c writes to its ring buffer (struct
-// fim_event in bpf/fim.h, 192-byte header + path data), one offset table checked against the
+// fim_event in bpf/fim.h, 200-byte header + path data), one offset table checked against the
 // object's BTF at load, and their decoding into events with absolute paths. Pure: the anchor
 // table comes from the caller.
 import path from 'node:path';
 import type { Btf } from '../bpf/btf.js';
+import type { ProcessPathSet, ProcessPaths } from './process-paths.js';
 
 /**
  * struct fim_event (bpf/fim.h): every field the decoder reads, with its byte offset and size.
@@ -28,8 +29,12 @@ export const EVENT_LAYOUT = {
   refs: { offset: 88, size: 8 * 12 },
   data_len: { offset: 184, size: 4 },
   attrs: { offset: 188, size: 4 },
+  who_gen: { offset: 192, size: 4 },
+  flags: { offset: 196, size: 4 },
 } as const;
-export const HEADER_SIZE = 192;
+export const HEADER_SIZE = 200;
+/** FIM_EVENT_WHO_REUSED: the process paths are those of the thread's walk `who_gen`, sent before. */
+const WHO_REUSED = 1;
 /** struct fim_path_ref */
 const REF_LAYOUT = {
   anchor: { offset: 0, size: 4 },
@@ -128,7 +133,11 @@ interface PathRef {
 
 export class EventDecodeError extends Error {}
 
-export function decodeEvent(rec: Buffer, anchors: AnchorPaths): CaptureEvent {
+/**
+ * One record. `processPaths` keeps each thread's last walk of its process paths: the record
+ * either carries a walk (kept there) or names one (taken from there).
+ */
+export function decodeEvent(rec: Buffer, anchors: AnchorPaths, processPaths: ProcessPaths): CaptureEvent {
   if (rec.length < HEADER_SIZE) throw new EventDecodeError(`record of ${rec.length} bytes is shorter than the ${HEADER_SIZE}-byte header`);
   const u32 = (f: { offset: number }) => rec.readUInt32LE(f.offset);
   const op = OPS[u32(L.op)];
@@ -139,11 +148,20 @@ export function decodeEvent(rec: Buffer, anchors: AnchorPaths): CaptureEvent {
   const data = rec.subarray(HEADER_SIZE, HEADER_SIZE + dataLen);
   const refs = Array.from({ length: REF_COUNT }, (_, i) => readRef(rec, L.refs.offset + i * REF_SIZE));
   const text = (r: PathRef) => resolveRef(r, data, anchors);
-  const cwd = text(refs[Ref.Cwd]!);
+  const tid = u32(L.pid);
+  const gen = u32(L.who_gen);
+  let paths: ProcessPathSet | undefined;
+  if (u32(L.flags) & WHO_REUSED) {
+    paths = processPaths.named(tid, gen);
+  } else {
+    paths = { cwd: text(refs[Ref.Cwd]!), parentCwd: text(refs[Ref.ParentCwd]!), exe: text(refs[Ref.Exe]!), parentExe: text(refs[Ref.ParentExe]!) };
+    processPaths.walked(tid, gen, paths);
+  }
+  const cwd = paths?.cwd;
   const loginuid = u32(L.loginuid);
   const who: WhoData = {
     pid: u32(L.tgid),
-    tid: u32(L.pid),
+    tid,
     ppid: u32(L.ppid),
     uid: u32(L.uid),
     euid: u32(L.euid),
@@ -152,12 +170,10 @@ export function decodeEvent(rec: Buffer, anchors: AnchorPaths): CaptureEvent {
     comm: cString(rec, L.comm.offset, L.comm.size),
     parentComm: cString(rec, L.pcomm.offset, L.pcomm.size),
     cwd,
-    parentCwd: text(refs[Ref.ParentCwd]!),
+    parentCwd: paths?.parentCwd,
   };
-  const exe = text(refs[Ref.Exe]!);
-  const parentExe = text(refs[Ref.ParentExe]!);
-  if (exe !== undefined) who.exe = exe;
-  if (parentExe !== undefined) who.parentExe = parentExe;
+  if (paths?.exe !== undefined) who.exe = paths.exe;
+  if (paths?.parentExe !== undefined) who.parentExe = paths.parentExe;
   const event: CaptureEvent = {
     op,
     source,

@@ -8,7 +8,7 @@ import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Baseline, BaselineEntry } from './db.js';
 import {
-  FileState, FimChecks, FimMode, WhoData, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
+  AuditData, FileState, FimChecks, FimMode, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
   fileDeletedMessage, fileModifiedMessage, integritySyncStart, parseSyncRequest, scanEndMessage, scanStartMessage,
 } from './format.js';
 import { DbState, checkDbState } from './db-state.js';
@@ -307,7 +307,7 @@ export class FimEngine {
 
   /** A directory that appeared in a real-time tree: its files and links, checked as real-time events. */
   private async checkSubtree(
-    root: MonitoredRoot, start: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined,
+    root: MonitoredRoot, start: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined,
   ): Promise<void> {
     for (const f of walkDirectory(root, dir, this.o.syscheck, this.dirs, this.o.log, start)) {
       if (this.stopping) return;
@@ -338,7 +338,7 @@ export class FimEngine {
 
   /** Compares one existing file with the baseline; reports and stores what changed. */
   private async check(
-    p: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
+    p: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined, report: boolean,
     scanId: number, reading: Promise<ReadState | undefined>,
   ): Promise<'added' | 'modified' | 'unchanged' | 'unreadable'> {
     const read = await reading;
@@ -351,7 +351,7 @@ export class FimEngine {
   }
 
   private async compare(
-    p: string, read: ReadState, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: WhoData | undefined, report: boolean,
+    p: string, read: ReadState, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined, report: boolean,
     scanId: number,
   ): Promise<'added' | 'modified' | 'unchanged'> {
     const { baseline } = this.o;
@@ -397,7 +397,7 @@ export class FimEngine {
     });
   }
 
-  private async reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit?: WhoData): Promise<void> {
+  private async reportDeleted(entry: BaselineEntry, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit?: AuditData): Promise<void> {
     const message = fileDeletedMessage(entry.path, entry.state, entry.lastEvent, { mode, checks: checksOf(dir), tags: dir.tags, audit });
     await this.emit(message, fimEventFields('deleted', entry.path, entry.state, mode, origin, this.now(), audit));
     this.o.baseline.delete(entry.path);

@@ -2,7 +2,7 @@
 import Long from 'long';
 import type { CaptureSource } from '../capture/event.js';
 import { FimCapture, FimEventFields, FimMode as ProtoMode, FimOperation } from '../spool/record.js';
-import type { FileState, FimMode, WhoData } from './format.js';
+import type { FileState, FimMode, AuditData } from './format.js';
 
 export type FimOrigin = { capture: CaptureSource; ktimeNs: bigint } | 'scan';
 
@@ -16,7 +16,7 @@ const CAPTURES: Record<CaptureSource, number> = {
 const OPERATIONS = { added: FimOperation.ADDED, modified: FimOperation.MODIFIED, deleted: FimOperation.DELETED };
 
 export function fimEventFields(
-  operation: keyof typeof OPERATIONS, path: string, state: FileState, mode: FimMode, origin: FimOrigin, timestamp: number, who?: WhoData,
+  operation: keyof typeof OPERATIONS, path: string, state: FileState, mode: FimMode, origin: FimOrigin, timestamp: number, who?: AuditData,
 ): FimEventFields {
   const s = state;
   return {

@@ -284,7 +284,7 @@ export function compareStates(
  * characters, ebpf_whodata.cpp: w_evt->process_name = event->comm), user_id/group_id the task's
  * uid/gid; with auditd they are the executable paths from the audit records.
  */
-export interface WhoData {
+export interface AuditData {
   user_id?: string;
   user_name?: string;
   group_id?: string;
@@ -302,9 +302,9 @@ export interface WhoData {
 }
 
 /** fim_audit_json's key order (Linux): note process_id comes before cwd and ppid comes last. */
-export function auditJson(w: WhoData): Record<string, string | number> {
+export function auditJson(w: AuditData): Record<string, string | number> {
   const out: Record<string, string | number> = {};
-  const str = (k: keyof WhoData) => { const v = w[k]; if (v !== undefined && v !== null) out[k] = v; };
+  const str = (k: keyof AuditData) => { const v = w[k]; if (v !== undefined && v !== null) out[k] = v; };
   str('user_id');
   str('user_name');
   str('process_name');
@@ -422,7 +422,7 @@ export interface FimEventOptions {
   /** report_changes diff text (fim_diff_changes.c); only modified events carry it. */
   contentChanges?: string;
   /** Who-data; written only in whodata mode (only fim_whodata_event sets evt_data->w_evt). */
-  audit?: WhoData;
+  audit?: AuditData;
 }
 
 type EventType = 'added' | 'modified' | 'deleted';

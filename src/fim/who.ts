@@ -5,24 +5,7 @@
 // kernel's command name, as a bare name.
 import fs from 'node:fs';
 import type { WhoData } from '../capture/event.js';
-
-/** Wazuh's whodata fields (analysisd's syscheck decoder reads exactly these). */
-export interface AuditFields {
-  user_id: string;
-  user_name: string;
-  group_id: string;
-  group_name: string;
-  process_name: string;
-  process_id: number;
-  ppid: number;
-  parent_name: string;
-  cwd: string;
-  parent_cwd: string;
-  audit_uid: string;
-  audit_name: string;
-  effective_uid: string;
-  effective_name: string;
-}
+import type { AuditData } from './format.js';
 
 /** id -> name from a passwd(5)/group(5) file. */
 export function parseIdNames(text: string): Map<number, string> {
@@ -79,7 +62,8 @@ export class WhoResolver {
     return this.groups.name(gid);
   }
 
-  audit(w: WhoData): AuditFields {
+  /** The kernel's who-data as Wazuh's `audit` object (every field set). */
+  audit(w: WhoData): Required<AuditData> {
     const loginuid = w.loginuid;
     return {
       user_id: String(w.uid),

@@ -27,6 +27,7 @@ import { AttachMode, FimPrograms } from '../../src/bpf/loader.js';
 import { RingBufferReader } from '../../src/bpf/ringbuf.js';
 import { Capture } from '../../src/capture/capture.js';
 import type { Logger } from '../../src/log.js';
+import { ProcessPaths } from '../../src/capture/process-paths.js';
 import { Watches, isUnder } from '../../src/capture/watches.js';
 import { ExpectedCapture, SequenceCommand, matchesExpected, realtimeSequence, resolveExpected } from '../support/fim-sequence.js';
 
@@ -234,6 +235,7 @@ async function rawLoad(mode: AttachMode, layout: Layout): Promise<RawLoad | { er
   const watches = new Watches([MONITORED]);
   for (const a of watches.scan()) programs.setAnchor(a.device, a.inode, a.id);
   const reader = new RingBufferReader(programs.eventsFd);
+  const processPaths = new ProcessPaths();
   const out: RawLoad = {
     events: [],
     undecodable: 0,
@@ -245,7 +247,7 @@ async function rawLoad(mode: AttachMode, layout: Layout): Promise<RawLoad | { er
   reader.on('batch', (b) =>
     b.forEach((rec) => {
       try {
-        out.events.push(decodeEvent(rec, (id) => watches.pathOf(id)));
+        out.events.push(decodeEvent(rec, (id) => watches.pathOf(id), processPaths));
       } catch (e) {
         if (!(e instanceof EventDecodeError)) throw e;
         out.undecodable++;

@@ -4,15 +4,17 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import { parseBtf, parseObjectBtf } from '../../src/bpf/btf.js';
 import { DEFAULT_OBJECT } from '../../src/bpf/loader.js';
-import { EventDecodeError, WhoData, checkEventLayout, decodeEvent } from '../../src/capture/event.js';
-import { ExeMemory } from '../../src/capture/exe-memory.js';
+import { EventDecodeError, checkEventLayout, decodeEvent } from '../../src/capture/event.js';
+import { ProcessPaths } from '../../src/capture/process-paths.js';
 import { BtfBuilder } from '../support/btf-builder.js';
 
 interface Ref { anchor?: number; kind: 1 | 2 | 3; components: string[] }
 
-/** A fim_event record as bpf/fim.h lays it out: 192-byte header, then path data. */
-function record(o: { op: number; source: number; attrs?: number; refs: Partial<Record<number, Ref>>; pid?: number }): Buffer {
-  const head = Buffer.alloc(192);
+/** A fim_event record as bpf/fim.h lays it out: 200-byte header, then path data. */
+function record(o: {
+  op: number; source: number; attrs?: number; refs: Partial<Record<number, Ref>>; pid?: number; tid?: number; whoGen?: number; reused?: boolean;
+}): Buffer {
+  const head = Buffer.alloc(200);
   const data: Buffer[] = [];
   let dataLen = 0;
   head.writeBigUInt64LE(123456789n, 0); // ktime_ns
@@ -21,7 +23,7 @@ function record(o: { op: number; source: number; attrs?: number; refs: Partial<R
   head.writeUInt32LE(o.op, 20);
   head.writeUInt32LE(o.source, 24);
   head.writeUInt32LE(o.pid ?? 1000, 28); // tgid
-  head.writeUInt32LE(1001, 32); // pid (thread)
+  head.writeUInt32LE(o.tid ?? 1001, 32); // pid (thread)
   head.writeUInt32LE(999, 36); // ppid
   head.writeUInt32LE(0, 40); // uid
   head.writeUInt32LE(0, 44); // euid
@@ -44,10 +46,13 @@ function record(o: { op: number; source: number; attrs?: number; refs: Partial<R
   }
   head.writeUInt32LE(dataLen, 184);
   head.writeUInt32LE(o.attrs ?? 0, 188);
+  head.writeUInt32LE(o.whoGen ?? 1, 192);
+  head.writeUInt32LE(o.reused ? 1 : 0, 196); // FIM_EVENT_WHO_REUSED
   return Buffer.concat([head, ...data]);
 }
 
 const anchors = (id: number) => (id === 7 ? '/srv/watched' : undefined);
+const decode = (rec: Buffer, paths = new ProcessPaths()) => decodeEvent(rec, anchors, paths);
 
 describe('capture event contract', () => {
   it('the decoder\'s offsets are those of struct fim_event in the compiled BPF object (BTF)', () => {
@@ -68,7 +73,7 @@ describe('capture event contract', () => {
   });
 
   it('decodes an attribute change: anchored path, which attributes, both executables', () => {
-    const e = decodeEvent(record({
+    const e = decode(record({
       op: 5, source: 1, attrs: 0x1 | 0x20 | 0x40 /* mode, mtime, ctime (not reported) */,
       refs: {
         0: { anchor: 7, kind: 1, components: ['a.txt', 'sub'] },
@@ -76,7 +81,7 @@ describe('capture event contract', () => {
         6: { kind: 2, components: ['chmod', 'bin', 'usr'] },
         7: { kind: 2, components: ['bash', 'bin', 'usr'] },
       },
-    }), anchors);
+    }));
     expect(e).to.deep.include({ op: 'attrib', source: 'kprobe', path: '/srv/watched/sub/a.txt', attributes: ['mode', 'mtime'], inode: 42n, truncated: false });
     expect(e.who).to.deep.include({ pid: 1000, tid: 1001, ppid: 999, comm: 'chmod', parentComm: 'bash', cwd: '/tmp', exe: '/usr/bin/chmod', parentExe: '/usr/bin/bash', loginuid: undefined });
   });
@@ -84,7 +89,7 @@ describe('capture event contract', () => {
   it('decodes each new operation, and a tracepoint name relative to the working directory', () => {
     const ops: [number, string][] = [[6, 'link'], [7, 'symlink'], [8, 'mkdir'], [9, 'rmdir'], [10, 'write']];
     for (const [code, op] of ops) {
-      const e = decodeEvent(record({ op: code, source: 3, refs: { 1: { kind: 3, components: ['new'] }, 4: { kind: 2, components: ['watched', 'srv'] } } }), anchors);
+      const e = decode(record({ op: code, source: 3, refs: { 1: { kind: 3, components: ['new'] }, 4: { kind: 2, components: ['watched', 'srv'] } } }));
       expect(e, op).to.deep.include({ op, source: 'tracepoint', path: '/srv/watched/new' });
       expect(e.attributes, op).to.equal(undefined);
       expect(e.who?.exe, op).to.equal(undefined); // a kernel thread: no executable
@@ -92,38 +97,42 @@ describe('capture event contract', () => {
   });
 
   it('refuses records it cannot read', () => {
-    expect(() => decodeEvent(Buffer.alloc(100), anchors)).to.throw(EventDecodeError, /shorter than the 192-byte header/);
-    expect(() => decodeEvent(record({ op: 11, source: 1, refs: {} }), anchors)).to.throw(EventDecodeError, /unknown operation 11/);
+    expect(() => decode(Buffer.alloc(100))).to.throw(EventDecodeError, /shorter than the 200-byte header/);
+    expect(() => decode(record({ op: 11, source: 1, refs: {} }))).to.throw(EventDecodeError, /unknown operation 11/);
     const cut = record({ op: 1, source: 1, refs: { 0: { anchor: 7, kind: 1, components: ['x'] } } });
-    expect(() => decodeEvent(cut.subarray(0, cut.length - 1), anchors)).to.throw(EventDecodeError, /runs past the record/);
+    expect(() => decode(cut.subarray(0, cut.length - 1))).to.throw(EventDecodeError, /runs past the record/);
   });
 });
 
-describe('executables of exiting processes', () => {
-  const who = (pid: number, comm: string, exe?: string): WhoData => ({
-    pid, tid: pid, ppid: 1, uid: 0, euid: 0, gid: 0, loginuid: undefined, comm, parentComm: 'init', cwd: '/', parentCwd: '/', ...(exe ? { exe } : {}),
+describe('process paths named by a later event of the same thread', () => {
+  const walk = { 4: { kind: 2 as const, components: ['work', 'home'] }, 6: { kind: 2 as const, components: ['rm', 'bin', 'usr'] } };
+  const named = (o: { tid: number; gen: number }) => record({ op: 9, source: 3, refs: { 1: { kind: 3, components: ['d'] } }, tid: o.tid, whoGen: o.gen, reused: true });
+
+  it('takes the walk the event names: its cwd resolves a relative name, and its executable', () => {
+    const paths = new ProcessPaths();
+    decode(record({ op: 1, source: 3, refs: { ...walk, 1: { kind: 3, components: ['f'] } }, tid: 50, whoGen: 3 }), paths);
+    const e = decode(named({ tid: 50, gen: 3 }), paths);
+    expect(e.path).to.equal('/home/work/d');
+    expect(e.who).to.deep.include({ cwd: '/home/work', exe: '/usr/bin/rm', tid: 50 });
   });
 
-  it('names a close at exit after the process\'s earlier event; not a recycled pid running something else', () => {
-    const m = new ExeMemory();
-    m.fill(who(10, 'sh', '/usr/bin/dash'));
-    const atExit = who(10, 'sh');
-    m.fill(atExit);
-    expect(atExit.exe).to.equal('/usr/bin/dash');
-    const recycled = who(10, 'python3');
-    m.fill(recycled);
-    expect(recycled.exe).to.equal(undefined);
+  it('never another walk: an older or unknown one leaves the paths unknown', () => {
+    const paths = new ProcessPaths();
+    decode(record({ op: 1, source: 3, refs: { ...walk, 1: { kind: 3, components: ['f'] } }, tid: 50, whoGen: 4 }), paths);
+    for (const e of [decode(named({ tid: 50, gen: 3 }), paths), decode(named({ tid: 51, gen: 4 }), paths)]) {
+      expect(e.path).to.equal(undefined);
+      expect(e.who?.cwd).to.equal(undefined);
+      expect(e.who?.exe).to.equal(undefined);
+    }
   });
 
-  it('keeps at most its capacity, dropping the least recently named', () => {
-    const m = new ExeMemory(2);
-    m.fill(who(1, 'a', '/bin/a'));
-    m.fill(who(2, 'b', '/bin/b'));
-    m.fill(who(1, 'a', '/bin/a')); // 1 is now the most recent
-    m.fill(who(3, 'c', '/bin/c'));
-    const [one, two] = [who(1, 'a'), who(2, 'b')];
-    m.fill(one);
-    m.fill(two);
-    expect([one.exe, two.exe]).to.deep.equal(['/bin/a', undefined]);
+  it('keeps at most its capacity, dropping the thread least recently named', () => {
+    const paths = new ProcessPaths(2);
+    const set = (exe: string) => ({ cwd: '/', parentCwd: '/', exe, parentExe: undefined });
+    paths.walked(1, 1, set('/bin/a'));
+    paths.walked(2, 1, set('/bin/b'));
+    expect(paths.named(1, 1)?.exe).to.equal('/bin/a'); // 1 is now the most recent
+    paths.walked(3, 1, set('/bin/c'));
+    expect([paths.named(1, 1)?.exe, paths.named(2, 1)?.exe, paths.named(3, 1)?.exe]).to.deep.equal(['/bin/a', undefined, '/bin/c']);
   });
 });

@@ -6,7 +6,7 @@ import {
   fileDeletedMessage, fileModifiedMessage, fileStateFromAttributes, integrityChecksum, integrityCheckGlobal,
   integrityCheckLeft, integrityCheckRight, integrityClear, integritySyncStart, modeToPerm, parseFimMessage,
   parseSyncRequest, scanEndMessage, scanStartMessage, stateMessage, syncRequestMessage,
-  type FileAttributes, type FileState, type FimChecks, type SyncEntry, type WhoData,
+  type FileAttributes, type FileState, type FimChecks, type SyncEntry, type AuditData,
 } from '../../src/fim/format.js';
 import { loadCapture, readFixtureJson } from '../support/fixtures.js';
 
@@ -158,14 +158,14 @@ describe('fim format: event variants', () => {
     stat: { mode: 0o100644, size: 4, uid: 0, gid: 0, ino: 42, mtime: 1795562291 }, userName: 'root', groupName: 'root',
     hashes: { md5: 'a'.repeat(32), sha1: 'b'.repeat(40), sha256: 'c'.repeat(64) },
   });
-  const audit: WhoData = {
+  const audit: AuditData = {
     user_id: '0', user_name: 'root', group_id: '0', group_name: 'root', process_name: '/usr/bin/rm', process_id: 4242,
     ppid: 4200, parent_name: '/usr/bin/bash', cwd: '/root', parent_cwd: '/root', audit_uid: '1000', audit_name: 'alice',
     effective_uid: '0', effective_name: 'root',
   };
 
   it('audit: fim_audit_json key order, same content as the whodata fixture', () => {
-    const fx = readFixtureJson<{ event_excerpt: { data: { audit: WhoData } } }>('whodata-alert-4.14.7.json');
+    const fx = readFixtureJson<{ event_excerpt: { data: { audit: AuditData } } }>('whodata-alert-4.14.7.json');
     expect(auditJson(fx.event_excerpt.data.audit)).to.deep.equal(fx.event_excerpt.data.audit);
     expect(Object.keys(auditJson(audit))).to.deep.equal([
       'user_id', 'user_name', 'process_name', 'process_id', 'cwd', 'group_id', 'group_name', 'audit_uid', 'audit_name',
