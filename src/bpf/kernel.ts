@@ -411,18 +411,16 @@ export interface Privileges extends Probe {
   capBpf: boolean;
   capDacReadSearch: boolean;
   capDacOverride: boolean;
-  capSysPtrace: boolean;
   /** Capabilities the agent would use that are not effective; empty with full root. */
   missing: CapabilityGap[];
 }
 
-type CapabilityFlags = Pick<Privileges, 'capSysAdmin' | 'capPerfmon' | 'capBpf' | 'capDacReadSearch' | 'capDacOverride' | 'capSysPtrace'>;
+type CapabilityFlags = Pick<Privileges, 'capSysAdmin' | 'capPerfmon' | 'capBpf' | 'capDacReadSearch' | 'capDacOverride'>;
 
 /** Bit numbers from include/uapi/linux/capability.h. */
 const CAPABILITY_BITS: Record<keyof CapabilityFlags, bigint> = {
   capDacOverride: 1n,
   capDacReadSearch: 2n,
-  capSysPtrace: 19n,
   capSysAdmin: 21n,
   capPerfmon: 38n, // Linux 5.8
   capBpf: 39n, // Linux 5.8
@@ -451,12 +449,6 @@ export function capabilityGaps(c: CapabilityFlags): CapabilityGap[] {
     gaps.push({
       capability: 'CAP_DAC_READ_SEARCH',
       effect: "monitored files the agent's user may not read are not hashed, and a tracefs only root may enter hides the syscall tracepoints",
-    });
-  }
-  if (!c.capSysPtrace) {
-    gaps.push({
-      capability: 'CAP_SYS_PTRACE',
-      effect: "who-data names other users' and more privileged processes by command name, not executable path (/proc/<pid>/exe is unreadable)",
     });
   }
   return gaps;
