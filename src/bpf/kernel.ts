@@ -94,7 +94,7 @@ export const DENTRY_RULES: Record<DentryHook, DentryRule> = {
   link: { func: 'vfs_link', which: 'last', before: 3, since: 4 },
   symlink: { func: 'vfs_symlink', which: 'first', before: 2, since: 3 },
   mkdir: { func: 'vfs_mkdir', which: 'first', before: 2, since: 3 },
-  // vfs_rmdir is inlined into do_rmdir by Debian's 5.10 build: its LSM hook is where every rmdir passes
+  // a probe on vfs_rmdir never fires for rmdir(2) on Debian's 5.10 (the kernel matrix): its LSM hook is where every rmdir passes
   rmdir: { func: 'security_inode_rmdir', which: 'first', before: 2, since: 2 },
 };
 

@@ -12,7 +12,7 @@
 #   KERNEL_CACHE          kernel images and private apt state (/var/cache/wazuh-bpf-agent/kernels)
 #   KERNEL_MIRROR         Debian mirror (default: the first one this machine's apt sources use)
 #   KERNEL_INDEX_MAX_AGE  refresh the suites' package indexes when older than this many hours (24)
-#   GUEST_TIMEOUT         seconds one boot may take before it counts as hung (480)
+#   GUEST_TIMEOUT         seconds one boot may take before it counts as hung (900)
 #   GUEST_MEM             guest memory (2G)
 #   QEMU_ACCEL            tcg (default: CI has no /dev/kvm); kvm where available is much faster
 #   KEEP_LOGS=1           keep the run directory (console logs, initramfs) even when all passed
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache=${KERNEL_CACHE:-/var/cache/wazuh-bpf-agent/kernels}
 index_max_age=${KERNEL_INDEX_MAX_AGE:-24}
-guest_timeout=${GUEST_TIMEOUT:-480}
+guest_timeout=${GUEST_TIMEOUT:-900}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 say() { printf '[kernels %s] %s\n' "$(date +%T)" "$*" >&2; }
