@@ -24,12 +24,16 @@ export class AlertsTail {
   /** When this process first read each alert (Date.now()). */
   readonly seenAt = new Map<Alert, number>();
   private partial = '';
+  /** The offset is inside a line another writer had not finished: its rest is not an alert to read. */
+  private midLine: boolean;
   private readonly keep: (a: Alert) => boolean;
   private readonly label: string;
 
   /** `keep`: an agent name (its alerts only) or a predicate. */
   constructor(private readonly file: string, keep: string | ((a: Alert) => boolean)) {
     this.offset = fs.existsSync(file) ? fs.statSync(file).size : 0;
+    // the manager may be half-way through writing an alert (the previous test's): start at the next line
+    this.midLine = this.offset > 0 && !this.endsWithNewline(this.offset);
     this.keep = typeof keep === 'string' ? (a) => a.agent?.name === keep : keep;
     this.label = typeof keep === 'string' ? ` from agent ${keep}` : '';
   }
@@ -45,7 +49,14 @@ export class AlertsTail {
     fs.closeSync(fd);
     this.offset = size;
     const now = Date.now();
-    const lines = (this.partial + buf.toString('utf8')).split('\n');
+    let text = buf.toString('utf8');
+    if (this.midLine) {
+      const end = text.indexOf('\n');
+      if (end < 0) return;
+      text = text.slice(end + 1);
+      this.midLine = false;
+    }
+    const lines = (this.partial + text).split('\n');
     this.partial = lines.pop()!;
     for (const line of lines) {
       if (!line.trim()) continue;
@@ -54,6 +65,17 @@ export class AlertsTail {
         this.alerts.push(a);
         this.seenAt.set(a, now);
       }
+    }
+  }
+
+  private endsWithNewline(offset: number): boolean {
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      const b = Buffer.alloc(1);
+      fs.readSync(fd, b, 0, 1, offset - 1);
+      return b[0] === 0x0a;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
