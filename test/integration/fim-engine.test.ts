@@ -114,6 +114,51 @@ describe('fim engine', function () {
     db.close();
   });
 
+  const who = { pid: process.pid, tid: process.pid, ppid: process.ppid, uid: 0, euid: 0, gid: 0, loginuid: undefined, comm: 'node', parentComm: 'sh', cwd: '/', parentCwd: '/' };
+  const capture = (op: CaptureEvent['op'], p: string): CaptureEvent => ({ op, source: 'tracepoint', path: p, inode: 0n, device: 0, ktimeNs: 1n, truncated: false, who });
+
+  it('rm -rf: each file deleted once, though its own event and its directory\'s arrive side by side', async () => {
+    const db = new Baseline(':memory:');
+    const e = engine(db);
+    const dir = path.join(tree, 'rmrf');
+    fs.mkdirSync(dir);
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, `g${i}`), `${i}`);
+    await e.scan();
+    fs.rmSync(dir, { recursive: true });
+    sent.length = 0;
+    // the order rm -rf makes them in: every unlink, then the rmdir, in one batch
+    await e.onCapture([...Array.from({ length: 20 }, (_, i) => capture('delete', path.join(dir, `g${i}`))), capture('rmdir', dir)]);
+    await e.idle();
+    const deleted = alerts().map((a) => (a.syscheck as { path: string }).path).sort();
+    expect(deleted).to.deep.equal(Array.from({ length: 20 }, (_, i) => path.join(dir, `g${i}`)).sort());
+    db.close();
+  });
+
+  it('a write event is checked after the write lands (the hook runs before it), and reported once', async () => {
+    const db = new Baseline(':memory:');
+    const e = engine(db);
+    await e.scan();
+    const target = path.join(tree, 'f10.txt');
+    sent.length = 0;
+    await e.onCapture([capture('write', target)]);
+    // the write itself, right after the event, as the kernel would let it happen
+    fs.appendFileSync(target, 'appended while the event was on its way\n');
+    await e.idle();
+    expect(alerts(), 'nothing is checked at once').to.deep.equal([]);
+    const deadline = Date.now() + 10_000;
+    while (!alerts().length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      await e.idle();
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // a second check would have come by now
+    await e.idle();
+    const [alert, ...more] = alerts();
+    expect(more).to.deep.equal([]);
+    expect(alert?.rule.id).to.equal('550');
+    expect((alert!.syscheck as { changed_attributes: string[] }).changed_attributes).to.include.members(['size', 'md5']);
+    db.close();
+  });
+
   it('answers the manager: a failed range is split, a single entry sent as state', async () => {
     const db = new Baseline(':memory:');
     const e = engine(db);
