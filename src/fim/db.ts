@@ -1,10 +1,21 @@
 // The FIM baseline: what each monitored file looked like when last seen, kept in SQLite (WAL,
 // synchronous=NORMAL: a crash loses at most the last transaction, never the file) so a restart
 // neither re-reports nor forgets files. The same role as Wazuh's queue/fim/db/fim.db.
+//
+// While the disk is full (with `disk`), writes are kept in memory (at most HELD_MAX paths, the
+// last write of each) and reads see them; they go to the file in one transaction once the disk
+// takes writes again (DiskSpace asks).
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DiskSpace, isDiskError } from '../disk-space.js';
 import type { FileState } from './format.js';
+
+/** Paths whose latest write waits in memory while the disk is full, at most. */
+export const HELD_MAX = 100_000;
+
+/** The disk is full and HELD_MAX writes already wait in memory: this one was not kept. */
+export class BaselineHeldFullError extends Error {}
 
 export interface BaselineEntry {
   path: string;
@@ -27,9 +38,14 @@ export class Baseline {
   private readonly putStmt: Database.Statement<Row>;
   private readonly deleteStmt: Database.Statement<[string]>;
   private readonly touchStmt: Database.Statement<[number, string]>;
+  private readonly hasStmt: Database.Statement<[string], { n: number }>;
+  /** Writes the disk could not take: path → the row to store, or null to delete it. */
+  private readonly held = new Map<string, Row | null>();
+  private readonly heldMeta = new Map<string, string>();
+  private episode = { held: 0, refused: 0 };
 
   /** `file` ':memory:' keeps the baseline in memory (`<database>memory</database>`). */
-  constructor(file: string) {
+  constructor(file: string, private readonly disk?: DiskSpace) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
     this.db = new Database(file);
     if (file !== ':memory:') fs.chmodSync(file, 0o600);
@@ -44,35 +60,116 @@ export class Baseline {
       ON CONFLICT(path) DO UPDATE SET state=@state, checksum=@checksum, last_event=@last_event, scan=@scan`);
     this.deleteStmt = this.db.prepare('DELETE FROM file_entry WHERE path = ?');
     this.touchStmt = this.db.prepare('UPDATE file_entry SET scan = ? WHERE path = ?');
+    this.hasStmt = this.db.prepare('SELECT count(*) AS n FROM file_entry WHERE path = ?');
+    disk?.register({ name: 'the FIM database', flush: () => this.flush(), account: () => this.account() });
   }
 
   get(p: string): BaselineEntry | undefined {
-    const r = this.getStmt.get(p);
+    const r = this.row(p);
     return r && fromRow(r);
   }
 
   /** Stores an entry; `scan` marks it as seen by that scan (deletion detection). */
   put(e: BaselineEntry, scan = 0): void {
-    this.putStmt.run({ path: e.path, state: JSON.stringify(e.state), checksum: e.state.checksum, last_event: e.lastEvent, scan });
+    const row: Row = { path: e.path, state: JSON.stringify(e.state), checksum: e.state.checksum, last_event: e.lastEvent, scan };
+    this.write(e.path, () => this.putStmt.run(row), () => row);
   }
 
   /** Marks an unchanged entry as seen by `scan`. */
   touch(p: string, scan: number): void {
-    this.touchStmt.run(scan, p);
+    this.write(p, () => this.touchStmt.run(scan, p), () => {
+      const r = this.row(p);
+      return r && { ...r, scan };
+    });
   }
 
   delete(p: string): void {
-    this.deleteStmt.run(p);
+    this.write(p, () => this.deleteStmt.run(p), () => null);
+  }
+
+  private row(p: string): Row | undefined {
+    const held = this.held.get(p);
+    return held === undefined ? this.getStmt.get(p) : (held ?? undefined);
+  }
+
+  /**
+   * Runs `write` on the file, or keeps `heldRow()` (null: deleted; undefined: nothing to keep) in
+   * memory when the disk is full. Inside a transaction a disk error goes up to transaction(), which rolls
+   * back and runs the transaction again against memory.
+   */
+  private write(p: string, write: () => void, heldRow: () => Row | null | undefined): void {
+    if (!this.holding()) {
+      try {
+        write();
+        return;
+      } catch (e) {
+        if (this.db.inTransaction || !this.disk?.writeFailed('the FIM database', e)) throw e;
+      }
+    }
+    const row = heldRow();
+    if (row === undefined) return;
+    if (!this.held.has(p) && this.held.size >= HELD_MAX) {
+      this.episode.refused++;
+      throw new BaselineHeldFullError(`FIM database: the disk is full and ${HELD_MAX} changes already wait in memory; '${p}' was not stored.`);
+    }
+    this.held.set(p, row);
+    this.episode.held++;
+  }
+
+  private holding(): boolean {
+    return this.held.size > 0 || this.heldMeta.size > 0;
+  }
+
+  /** DiskSpace asks: writes what waits in memory in one transaction; true once nothing does. */
+  private flush(): boolean {
+    if (!this.holding()) return true;
+    try {
+      this.db.transaction(() => {
+        for (const [p, row] of this.held) {
+          if (row) this.putStmt.run(row);
+          else this.deleteStmt.run(p);
+        }
+        for (const [key, value] of this.heldMeta) this.metaStmt().run(key, value);
+      })();
+    } catch (e) {
+      if (isDiskError(e)) return false;
+      throw e;
+    }
+    this.held.clear();
+    this.heldMeta.clear();
+    return true;
+  }
+
+  private account(): string | undefined {
+    const { held, refused } = this.episode;
+    this.episode = { held: 0, refused: 0 };
+    if (!held && !refused) return undefined;
+    return `the FIM database kept ${held} changes in memory${refused ? ` and could not keep ${refused} (the next scan finds them again)` : ''}`;
+  }
+
+  /** Held rows at or below `prefix` (or equal to `exact`), for merging into a query's result. */
+  private heldUnder(prefix: string, exact?: string): { rows: Row[]; paths: Set<string> } {
+    const rows: Row[] = [];
+    const paths = new Set<string>();
+    for (const [p, row] of this.held) {
+      if (p !== exact && !p.startsWith(prefix)) continue;
+      paths.add(p);
+      if (row) rows.push(row);
+    }
+    return { rows, paths };
   }
 
   /** Entries at or below `dir` that scan `scan` did not see: deleted since the last scan. */
   unseen(dir: string, scan: number): BaselineEntry[] {
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const held = this.heldUnder(prefix, dir);
     return this.db
       .prepare<{ dir: string; prefix: string; scan: number }, Row>(
         'SELECT * FROM file_entry WHERE (path = @dir OR substr(path, 1, length(@prefix)) = @prefix) AND scan <> @scan',
       )
       .all({ dir, prefix, scan })
+      .filter((r) => !held.paths.has(r.path))
+      .concat(held.rows.filter((r) => r.scan !== scan))
       .map(fromRow);
   }
 
@@ -80,32 +177,66 @@ export class Baseline {
   below(dir: string): BaselineEntry[] {
     const prefix = dir.endsWith('/') ? dir : `${dir}/`;
     // every path starting with "dir/" sorts between "dir/" and "dir0" ('0' follows '/')
-    return this.db
+    const rows = this.db
       .prepare<{ prefix: string; end: string }, Row>('SELECT * FROM file_entry WHERE path >= @prefix AND path < @end ORDER BY path')
-      .all({ prefix, end: `${prefix.slice(0, -1)}0` })
-      .map(fromRow);
+      .all({ prefix, end: `${prefix.slice(0, -1)}0` });
+    return this.withHeld(rows, this.heldUnder(prefix)).map(fromRow);
   }
 
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM file_entry').get() as { n: number }).n;
+    let n = (this.db.prepare('SELECT count(*) AS n FROM file_entry').get() as { n: number }).n;
+    for (const [p, row] of this.held) {
+      const stored = this.hasStmt.get(p)!.n > 0;
+      if (row && !stored) n++;
+      else if (!row && stored) n--;
+    }
+    return n;
   }
 
   /** All entries in byte order of path (the order the integrity sync checksums ranges in). */
   all(): BaselineEntry[] {
-    return this.db.prepare<[], Row>('SELECT * FROM file_entry ORDER BY path').all().map(fromRow);
+    const rows = this.db.prepare<[], Row>('SELECT * FROM file_entry ORDER BY path').all();
+    return this.withHeld(rows, this.heldUnder('')).map(fromRow);
   }
 
-  /** Runs `fn` in one transaction: many puts cost one commit. */
+  /** `rows` (in path order) with what waits in memory in their place, still in byte order of path. */
+  private withHeld(rows: Row[], held: { rows: Row[]; paths: Set<string> }): Row[] {
+    if (!held.paths.size) return rows;
+    return rows.filter((r) => !held.paths.has(r.path)).concat(held.rows).sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  }
+
+  /**
+   * Runs `fn` in one transaction: many puts cost one commit. On a full disk it is rolled back and
+   * run again with its writes kept in memory, so `fn` must do nothing but baseline writes and reads.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.holding()) return fn();
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      if (!this.disk?.writeFailed('the FIM database', e)) throw e;
+      return fn();
+    }
   }
 
   getMeta(key: string): string | undefined {
-    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+    return this.heldMeta.get(key) ?? this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    if (!this.holding()) {
+      try {
+        this.metaStmt().run(key, value);
+        return;
+      } catch (e) {
+        if (this.db.inTransaction || !this.disk?.writeFailed('the FIM database', e)) throw e;
+      }
+    }
+    this.heldMeta.set(key, value);
+  }
+
+  private metaStmt(): Database.Statement<[string, string]> {
+    return this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
   }
 
   close(): void {

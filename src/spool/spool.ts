@@ -9,9 +9,15 @@
 // Layout: <dir>/<first sequence, 20 digits>.seg files of records (record.ts) and <dir>/acked, the
 // highest confirmed sequence. Bounded by maxBytes: when full, the oldest segment goes, its
 // unconfirmed records are counted as dropped and reported through the 'overflow' event.
+//
+// A full or failing disk (with `disk`): records that cannot be written are kept in memory, after
+// everything on disk and in sequence order, at most `memoryEvents` of them (more are refused and
+// counted). They are sent from memory like any other record, and written to the segment once the
+// disk takes writes again (DiskSpace asks); those the manager confirmed meanwhile never are.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DiskSpace, isDiskError } from '../disk-space.js';
 import type { Logger } from '../log.js';
 import { ensurePrivateDir, privateFileMode } from '../security.js';
 import { FimEventFields, MAX_RECORD, SpoolEntry, decodeRecordAt, encodeRecord } from './record.js';
@@ -26,13 +32,19 @@ export interface SpoolOptions {
   minSyncIntervalMs?: number;
   log: Logger;
   now?: () => number;
+  /** Where a full disk is handled; without it a record that cannot be written is refused at once. */
+  disk?: DiskSpace;
+  /** Records kept in memory while the disk is full (the agent passes <client_buffer><queue_size>). */
+  memoryEvents?: number;
 }
 
 export interface SpoolEvents {
   /** Records older than anything unsent were dropped to stay within maxBytes (count). */
   overflow: [number];
-  /** More records became durable, hence sendable. */
+  /** More records became durable (or were kept in memory), hence sendable. */
   readable: [];
+  /** The disk is full and so is the memory queue: an event was refused (total this episode). */
+  refused: [number];
 }
 
 export interface SpoolStats {
@@ -43,10 +55,17 @@ export interface SpoolStats {
   /** Dropped because the spool was full, since the agent started. */
   dropped: number;
   bytes: number;
+  /** Kept in memory because the disk could not take them. */
+  held: number;
+  /** Refused because the disk was full and the memory queue too, since the agent started. */
+  refused: number;
 }
 
-/** An event could not be written (disk full, I/O error); nothing of it was kept. */
+/** An event was not accepted (disk full and no room left in memory, or an I/O error); nothing of it was kept. */
 export class SpoolWriteError extends Error {}
+
+/** While the disk is full the memory queue holds this many records unless told otherwise. */
+export const DEFAULT_MEMORY_EVENTS = 10_000;
 
 interface Segment {
   first: number;
@@ -81,6 +100,15 @@ export class Spool extends EventEmitter<SpoolEvents> {
   private readonly segmentBytes: number;
   private readonly now: () => number;
   private closed = false;
+  /** Records the disk could not take, in sequence order, all after `lastOnDisk`. */
+  private held: { entry: SpoolEntry; frame: Buffer }[] = [];
+  /** Last sequence written to a segment file. */
+  private lastOnDisk = 0;
+  /** The confirmation mark could not be written: the next flush writes it. */
+  private ackedUnwritten = false;
+  private refused = 0;
+  /** For the end of a full-disk episode: kept in memory, delivered from there, refused. */
+  private episode = { held: 0, delivered: 0, refused: 0 };
 
   private constructor(private readonly o: SpoolOptions) {
     super();
@@ -92,11 +120,15 @@ export class Spool extends EventEmitter<SpoolEvents> {
   static open(o: SpoolOptions): Spool {
     const s = new Spool(o);
     s.recover();
+    o.disk?.register({ name: 'the spool', flush: () => s.closed || s.flush(), account: () => s.account() });
     return s;
   }
 
   get stats(): SpoolStats {
-    return { unsent: this.nextSeq - 1 - this.taken, unconfirmed: this.taken - this.acked, dropped: this.dropped, bytes: this.totalBytes };
+    return {
+      unsent: this.nextSeq - 1 - this.taken, unconfirmed: this.taken - this.acked, dropped: this.dropped, bytes: this.totalBytes,
+      held: this.held.length, refused: this.refused,
+    };
   }
 
   /** Sequence of the last record handed out by take(). */
@@ -104,12 +136,44 @@ export class Spool extends EventEmitter<SpoolEvents> {
     return this.taken;
   }
 
-  /** Writes one message; from now on it survives a crash of the agent. Returns its sequence. */
+  /**
+   * Writes one message; from now on it survives a crash of the agent (or, while the disk is full,
+   * it is kept in memory). Returns its sequence; throws SpoolWriteError when it was not accepted.
+   */
   append(message: string, fim?: FimEventFields): number {
     if (this.closed) throw new Error('spool is closed');
     const sequence = this.nextSeq;
-    const frame = encodeRecord({ sequence, message, fim, acceptedMs: this.now() });
+    const entry: SpoolEntry = { sequence, message, fim, acceptedMs: this.now() };
+    const frame = encodeRecord(entry);
     if (frame.length > MAX_RECORD) throw new RangeError(`event of ${frame.length} bytes is larger than a spool record (${MAX_RECORD})`);
+    if (this.held.length === 0) {
+      try {
+        this.write(frame, sequence);
+        this.nextSeq++;
+        this.scheduleSync();
+        return sequence;
+      } catch (e) {
+        if (!this.o.disk?.writeFailed(`the spool ('${this.active().file}')`, e)) {
+          throw new SpoolWriteError(`Spool: cannot store an event in '${this.active().file}': ${(e as Error).message}`);
+        }
+      }
+    }
+    // The disk is full: in memory, after everything on disk (order is kept until the disk takes them all).
+    if (this.held.length >= (this.o.memoryEvents ?? DEFAULT_MEMORY_EVENTS)) {
+      this.refused++;
+      this.episode.refused++;
+      this.emit('refused', this.episode.refused);
+      throw new SpoolWriteError(`Spool: the disk is full and ${this.held.length} events already wait in memory; event refused.`);
+    }
+    this.held.push({ entry, frame });
+    this.episode.held++;
+    this.nextSeq++;
+    this.emit('readable');
+    return sequence;
+  }
+
+  /** Appends one frame to the active segment (rolling first when it is full); throws what the disk says. */
+  private write(frame: Buffer, sequence: number): void {
     let active = this.active();
     if (active.bytes > 0 && active.bytes + frame.length > this.segmentBytes) active = this.roll();
     while (this.totalBytes + frame.length > this.o.maxBytes && this.segments.length > 1) this.dropOldest();
@@ -117,22 +181,58 @@ export class Spool extends EventEmitter<SpoolEvents> {
       // a short write is how a filling disk starts: the next one says why
       for (let done = 0; done < frame.length; ) done += fs.writeSync(this.fd, frame, done);
     } catch (e) {
-      // Disk full or failing: the event is not accepted (the caller keeps its baseline as it was,
-      // so the next scan finds the change again), and a partial record must not stay behind.
+      // a partial record must not stay behind
       fs.ftruncateSync(this.fd, active.bytes);
-      throw new SpoolWriteError(`Spool: cannot store an event in '${active.file}': ${(e as Error).message}`);
+      throw e;
     }
-    this.nextSeq++;
     active.last = sequence;
     active.bytes += frame.length;
     this.totalBytes += frame.length;
+    this.lastOnDisk = sequence;
+  }
+
+  /**
+   * DiskSpace asks: writes the confirmation mark and the records kept in memory (those the manager
+   * has not confirmed meanwhile). True once nothing is held.
+   */
+  private flush(): boolean {
+    if (this.ackedUnwritten && !this.writeAcked()) return false;
+    this.dropDelivered();
+    while (this.held.length) {
+      const { entry, frame } = this.held[0]!;
+      try {
+        this.write(frame, entry.sequence);
+      } catch (e) {
+        if (isDiskError(e)) return false;
+        throw e;
+      }
+      this.held.shift();
+    }
     this.scheduleSync();
-    return sequence;
+    return true;
+  }
+
+  /** The spool's part of the line that ends a full-disk episode. */
+  private account(): string | undefined {
+    const { held, delivered, refused } = this.episode;
+    this.episode = { held: 0, delivered: 0, refused: 0 };
+    if (!held && !refused) return undefined;
+    return `the spool kept ${held} events in memory (${delivered} delivered from there, ${held - delivered} written to disk now) and refused ${refused}`;
+  }
+
+  /** Forgets records kept in memory that the manager confirmed. */
+  private dropDelivered(): void {
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.entry.sequence <= this.acked) n++;
+    if (n === 0) return;
+    this.held.splice(0, n);
+    this.episode.delivered += n;
   }
 
   /** Resolves once everything appended so far is fsynced. */
   durable(): Promise<void> {
-    const seq = this.nextSeq - 1;
+    // records kept in memory never are: only what reached a segment file counts
+    const seq = this.lastOnDisk;
     if (this.synced >= seq) return Promise.resolve();
     return new Promise((resolve) => this.durableWaiters.push({ seq, resolve }));
   }
@@ -140,17 +240,31 @@ export class Spool extends EventEmitter<SpoolEvents> {
   /** The next durable record not handed out yet, without taking it. */
   peek(): SpoolEntry | undefined {
     if (this.readAhead.length === 0) this.fill();
-    return this.readAhead[0];
+    if (this.readAhead.length) return this.readAhead[0];
+    // records kept in memory come after everything on disk, once all of that is durable (and read)
+    return this.synced >= this.lastOnDisk ? this.heldAfter(this.taken) : undefined;
   }
 
-  /** Hands out the next durable record; it stays in the spool until confirmed. */
+  /** Hands out the next durable (or kept) record; it stays in the spool until confirmed. */
   take(): SpoolEntry | undefined {
     const e = this.peek();
     if (e) {
-      this.readAhead.shift();
+      if (this.readAhead[0] === e) this.readAhead.shift();
       this.taken = e.sequence;
     }
     return e;
+  }
+
+  /** The first record kept in memory with a sequence above `seq` (binary search: they are in order). */
+  private heldAfter(seq: number): SpoolEntry | undefined {
+    let lo = 0;
+    let hi = this.held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.held[mid]!.entry.sequence <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.held[lo]?.entry;
   }
 
   /** The manager has every record up to `sequence`. */
@@ -158,10 +272,25 @@ export class Spool extends EventEmitter<SpoolEvents> {
     const upTo = Math.min(sequence, this.taken);
     if (upTo <= this.acked) return;
     this.acked = upTo;
-    const file = path.join(this.o.dir, 'acked');
-    fs.writeFileSync(`${file}.tmp`, `${upTo}\n`, { mode: privateFileMode });
-    fs.renameSync(`${file}.tmp`, file);
+    this.dropDelivered();
+    // unwritten (disk full), the mark is older after a crash: events are sent again, never lost
+    if (!this.ackedUnwritten) this.writeAcked();
     while (this.segments.length > 1 && this.segments[0]!.last <= this.acked) this.removeSegment(this.segments[0]!);
+  }
+
+  /** Writes the confirmation mark; false (and DiskSpace told) when the disk cannot take it. */
+  private writeAcked(): boolean {
+    const file = path.join(this.o.dir, 'acked');
+    try {
+      fs.writeFileSync(`${file}.tmp`, `${this.acked}\n`, { mode: privateFileMode });
+      fs.renameSync(`${file}.tmp`, file);
+      this.ackedUnwritten = false;
+      return true;
+    } catch (e) {
+      if (!this.o.disk?.writeFailed(`the spool's confirmation mark ('${file}')`, e)) throw e;
+      this.ackedUnwritten = true;
+      return false;
+    }
   }
 
   /** Takes back every record handed out but not confirmed (the connection died); returns how many. */
@@ -178,10 +307,15 @@ export class Spool extends EventEmitter<SpoolEvents> {
     this.closed = true;
     clearTimeout(this.syncTimer);
     while (this.syncRunning) await new Promise((r) => setTimeout(r, 5));
-    fs.fsyncSync(this.fd);
+    if (!this.flush()) this.o.log.error(`Spool: the disk is still full; ${this.held.length} events kept in memory are lost with this stop.`);
+    try {
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      this.o.log.error(`Spool: fsync failed at close: ${(e as Error).message}`);
+    }
     fs.closeSync(this.fd);
     this.closeReader();
-    this.markSynced(this.nextSeq - 1, this.active().bytes);
+    this.markSynced(this.lastOnDisk, this.active().bytes);
   }
 
   private active(): Segment {
@@ -212,6 +346,7 @@ export class Spool extends EventEmitter<SpoolEvents> {
     this.nextSeq = last + 1;
     this.taken = this.acked;
     this.synced = last;
+    this.lastOnDisk = last;
     this.openSegment(this.nextSeq);
     this.cursor = { first: this.segments[0]!.first, offset: 0 };
     const pending = this.nextSeq - 1 - this.acked;
@@ -255,14 +390,16 @@ export class Spool extends EventEmitter<SpoolEvents> {
     return seg;
   }
 
-  /** Closes the active segment (fsynced) and starts the next one. */
+  /** Closes the active segment (fsynced) and starts the next one; on failure nothing changed. */
   private roll(): Segment {
+    fs.fsyncSync(this.fd);
+    const previous = this.fd;
+    const next = this.openSegment(this.lastOnDisk + 1);
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
-    this.markSynced(this.nextSeq - 1, 0);
-    return this.openSegment(this.nextSeq);
+    fs.closeSync(previous);
+    this.markSynced(this.lastOnDisk, 0);
+    return next;
   }
 
   private dropOldest(): void {
@@ -299,18 +436,20 @@ export class Spool extends EventEmitter<SpoolEvents> {
   private sync(): void {
     this.syncTimer = undefined;
     if (this.closed) return;
-    const seq = this.nextSeq - 1;
+    const seq = this.lastOnDisk;
     const segment = this.active();
     const bytes = segment.bytes;
     this.syncRunning = true;
     this.lastSyncAt = this.now();
     fs.fsync(this.fd, (err) => {
       this.syncRunning = false;
-      if (err) this.o.log.error(`Spool: fsync failed: ${err.message}. Retrying.`);
+      if (err) {
+        if (!this.o.disk?.writeFailed(`the spool ('${segment.file}')`, err)) this.o.log.error(`Spool: fsync failed: ${err.message}. Retrying.`);
+      }
       // A roll() in between synced and closed that segment itself; its byte count must not be
       // taken for the next one's (which may even have been given the same fd number).
       else if (segment === this.active()) this.markSynced(seq, bytes);
-      if (this.synced < this.nextSeq - 1) this.scheduleSync();
+      if (this.synced < this.lastOnDisk) this.scheduleSync();
     });
   }
 

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DiskSpace } from '../../src/disk-space.js';
+import { MemoryLogger } from '../../src/log.js';
 import { Baseline, BaselineEntry } from '../../src/fim/db.js';
 import { buildFileState } from '../../src/fim/format.js';
 import { HashError, HashPool, TOO_LARGE } from '../../src/fim/hash.js';
@@ -114,6 +116,62 @@ describe('fim: baseline database', () => {
       expect(db.getMeta('last_scan')).to.equal('123');
       db.close();
     } finally {
+      cleanup();
+    }
+  });
+  it('on a full disk keeps its writes in memory, reads them back, and stores them once space returns', function () {
+    if (process.geteuid?.() !== 0) this.skip(); // mounts a tiny tmpfs
+    const { dir, cleanup } = tempDir('wba-db-full');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]);
+    const log = new MemoryLogger();
+    const disk = new DiskSpace({ log, retryMs: 60_000 });
+    try {
+      const file = path.join(dir, 'fim.db');
+      const db = new Baseline(file, disk);
+      db.transaction(() => {
+        for (const p of ['/w/a', '/w/b', '/w/c', '/x/d']) db.put(entry(p), 1);
+      });
+      const filler = path.join(dir, 'filler');
+      try {
+        for (;;) fs.appendFileSync(filler, Buffer.alloc(4096));
+      } catch {
+        // full
+      }
+      // enough writes that SQLite needs new pages, whatever its cache held
+      const many = Array.from({ length: 3000 }, (_, i) => `/w/new/${String(i).padStart(5, '0')}-${'n'.repeat(200)}`);
+      db.transaction(() => {
+        for (const p of many) db.put(entry(p, 5), 2);
+      });
+      expect(disk.full, 'the disk refused a write').to.equal(true);
+      db.touch('/w/a', 2);
+      db.delete('/w/b');
+      db.put(entry('/w/\u00e9', 3), 2);
+      db.setMeta('scan', '2');
+      const check = (b: Baseline) => {
+        expect(b.get('/w/b')).to.equal(undefined);
+        expect(b.get('/w/\u00e9')).to.deep.equal(entry('/w/\u00e9', 3));
+        expect(b.count()).to.equal(3 + 1 + many.length);
+        expect(b.unseen('/w', 2).map((e) => e.path)).to.deep.equal(['/w/c']);
+        expect(b.below('/w/new').length).to.equal(many.length);
+        const all = b.all().map((e) => e.path);
+        expect(all).to.deep.equal([...all].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+        expect(all).to.include.members(['/w/a', '/w/c', '/x/d', '/w/\u00e9']);
+        expect(b.getMeta('scan')).to.equal('2');
+      };
+      check(db);
+      expect(disk.retry(), 'still full').to.equal(false);
+      fs.rmSync(filler);
+      expect(disk.retry(), 'space is back').to.equal(true);
+      check(db);
+      db.close();
+      const reopened = new Baseline(file);
+      check(reopened);
+      reopened.close();
+      expect(log.records.filter((r) => r.level === 'error').map((r) => r.msg)).to.have.length(1);
+      expect(log.records.some((r) => /the FIM database kept \d+ changes in memory/.test(r.msg))).to.equal(true);
+    } finally {
+      disk.stop();
+      execFileSync('umount', ['--lazy', dir]);
       cleanup();
     }
   });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DiskSpace } from '../../src/disk-space.js';
 import { MemoryLogger } from '../../src/log.js';
 import { Spool, SpoolOptions, SpoolWriteError } from '../../src/spool/spool.js';
 import { FimOperation, crc32, decodeRecordAt, encodeRecord } from '../../src/spool/record.js';
@@ -160,6 +161,87 @@ describe('spool', () => {
       await spool.close();
       execFileSync('umount', ['--lazy', dir]);
     }
+  });
+
+  describe('on a full disk, with DiskSpace', () => {
+    let mount: string;
+    let disk: DiskSpace;
+    let log: MemoryLogger;
+    beforeEach(function () {
+      if (process.geteuid?.() !== 0) this.skip(); // mounts a tiny tmpfs
+      mount = newDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mount]);
+      log = new MemoryLogger();
+      disk = new DiskSpace({ log, retryMs: 60_000 });
+    });
+    afterEach(() => {
+      disk?.stop();
+      if (mount) execFileSync('umount', ['--lazy', mount]);
+    });
+    const fill = () => {
+      const filler = path.join(mount, 'filler');
+      try {
+        for (;;) fs.appendFileSync(filler, Buffer.alloc(4096));
+      } catch (e) {
+        expect((e as NodeJS.ErrnoException).code).to.equal('ENOSPC');
+      }
+      return filler;
+    };
+    const seqs = (msgs: string[]) => msgs.map((m) => Number(m.split(':')[2]));
+
+    it('keeps what the disk refuses in memory, hands it out in order, writes the unconfirmed part once space returns', async () => {
+      const dir = path.join(mount, 'spool');
+      const spool = Spool.open({ dir, maxBytes: 64 << 20, log, disk, memoryEvents: 1000 });
+      const filler = fill();
+      const body = 'z'.repeat(500);
+      for (let i = 1; i <= 300; i++) spool.append(`1:t:${i}:${body}`);
+      expect(disk.full).to.equal(true);
+      expect(spool.stats.held).to.be.greaterThan(0);
+      await spool.durable();
+      const firstHalf = [];
+      for (let i = 0; i < 150; i++) firstHalf.push(spool.take()!.message);
+      expect(seqs(firstHalf)).to.deep.equal(Array.from({ length: 150 }, (_, i) => i + 1));
+      spool.confirm(150); // the mark cannot be written either: no throw
+      expect(disk.retry(), 'still full').to.equal(false);
+      fs.rmSync(filler);
+      expect(disk.retry(), 'space is back').to.equal(true);
+      expect(spool.stats.held).to.equal(0);
+      await spool.durable();
+      expect(seqs(takeAll(spool))).to.deep.equal(Array.from({ length: 150 }, (_, i) => 151 + i));
+      await spool.close();
+      const errors = log.records.filter((r) => r.level === 'error');
+      expect(errors.map((r) => r.msg)).to.have.length(1);
+      expect(errors[0]!.msg).to.match(/^Disk full or failing: cannot write the spool .*ENOSPC/);
+      expect(log.records.some((r) => /^Disk space available again after \d+ s: the spool kept \d+ events in memory/.test(r.msg))).to.equal(true);
+      // what the manager had not confirmed is on disk now: a restart sends it
+      const reopened = Spool.open({ dir, maxBytes: 64 << 20, log: new MemoryLogger() });
+      await reopened.durable();
+      expect(seqs(takeAll(reopened))).to.deep.equal(Array.from({ length: 150 }, (_, i) => 151 + i));
+      await reopened.close();
+    });
+
+    it('refuses (and counts) what does not fit in memory either, and never loses an accepted record', async () => {
+      const spool = Spool.open({ dir: path.join(mount, 'spool'), maxBytes: 64 << 20, log, disk, memoryEvents: 50 });
+      const refusals: number[] = [];
+      spool.on('refused', (n) => refusals.push(n));
+      fill();
+      const accepted: number[] = [];
+      for (let i = 1; i <= 200; i++) {
+        try {
+          accepted.push(spool.append(`1:t:${i}`));
+        } catch (e) {
+          expect(e).to.be.instanceOf(SpoolWriteError);
+        }
+      }
+      expect(spool.stats.held).to.equal(50);
+      expect(spool.stats.refused).to.equal(200 - accepted.length);
+      expect(refusals.at(-1)).to.equal(200 - accepted.length);
+      await spool.durable();
+      const got = [];
+      for (let e = spool.take(); e; e = spool.take()) got.push(e.sequence);
+      expect(got).to.deep.equal(accepted);
+      await spool.close();
+    });
   });
 
   it('stays within maxBytes by dropping the oldest segments, counting what was lost', async () => {
