@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { AgentConfig } from './config/types.js';
+import { DiskSpace } from './disk-space.js';
 import { LocalQueue } from './local-queue.js';
 import type { Logger } from './log.js';
 import { AgentPaths, agentPaths } from './paths.js';
@@ -65,6 +66,9 @@ export class Agent {
   private buffer: ClientBuffer | undefined;
   private spool: Spool | undefined;
   private queue: LocalQueue | undefined;
+  private disk: DiskSpace | undefined;
+  /** Events refused during the current full-disk episode: their changes are looked for again after it. */
+  private refusedDuringEpisode = false;
   private readonly lifetime = new Stoppable();
   private fim:
     | {
@@ -151,7 +155,11 @@ export class Agent {
     const key = await this.ensureKey();
     if (this.lifetime.stopped) return;
     log.info(`Using AES as encryption method.`);
-    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir));
+    const memoryEvents = config.clientBuffer.queueSize;
+    this.disk = new DiskSpace({
+      log, meanwhile: `events wait in memory (at most ${memoryEvents}, <client_buffer><queue_size>) until space returns, report_changes copies are given up`,
+    });
+    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir, this.disk));
     this.session = new Session({
       client: config.client,
       agent: key,
@@ -163,8 +171,9 @@ export class Agent {
       log,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
     });
-    this.spool = Spool.open({ dir: this.paths.spoolDir, maxBytes: this.opts.spoolMaxBytes ?? DEFAULT_SPOOL_BYTES, log });
-    this.buffer = new ClientBuffer({ config: config.clientBuffer, spool: this.spool, sink: this.session, log });
+    this.spool = Spool.open({ dir: this.paths.spoolDir, maxBytes: this.opts.spoolMaxBytes ?? DEFAULT_SPOOL_BYTES, log, disk: this.disk, memoryEvents });
+    this.spool.on('refused', () => (this.refusedDuringEpisode = true));
+    this.buffer = new ClientBuffer({ config: config.clientBuffer, spool: this.spool, sink: this.session, log, disk: this.disk });
     this.queue = new LocalQueue(this.paths.queueSocket, (m) => this.submit(m), log);
     await this.queue.start();
     this.buffer.start();
@@ -176,8 +185,9 @@ export class Agent {
   private async startFim(): Promise<void> {
     const { config, log } = this.opts;
     const s = config.syscheck;
-    const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb);
-    const diffs = new DiffStore(this.paths.diffDir, s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined);
+    const disk = this.disk!;
+    const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb, disk);
+    const diffs = new DiffStore({ dir: this.paths.diffDir, quotaKb: s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined, log, disk });
     const hashes = new HashPool({ niceness: s.processPriority });
     const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m, fim) => this.submit(m, fim), log, diffs });
     this.fim = { engine, baseline, hashes };
@@ -191,6 +201,13 @@ export class Agent {
       capture.on('drops', (n: number) => this.onKernelDrops(n, live));
       this.fim.capture = capture;
     }
+    // Changes whose events were refused while the disk was full are found again by a rescan.
+    disk.on('recovered', () => {
+      if (!this.refusedDuringEpisode || !live.length) return;
+      this.refusedDuringEpisode = false;
+      log.warn(`Rescanning ${live.length} real-time directories to report the changes of the events refused while the disk was full.`);
+      this.inFimOrder(() => engine.rescan(live), 'FIM rescan');
+    });
     const schedule = () => {
       if (this.lifetime.stopped) return;
       this.fim!.timer = setTimeout(() => void this.runScan().then(schedule), nextScanDelayMs(s, new Date()));
@@ -279,6 +296,8 @@ export class Agent {
     this.buffer?.stop();
     await this.session?.stop();
     await this.spool?.close();
+    this.disk?.retry();
+    this.disk?.stop();
     this.fim?.baseline.close();
   }
 }

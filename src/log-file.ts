@@ -1,10 +1,13 @@
 // ossec.log (or ossec.json) with Wazuh's daily rotation: at the first line of a new day the file
 // moves to <logs>/ossec/<YYYY>/<Mon>/ossec-<DD>.log.gz (the day it covers), as wazuh-monitord
 // does, and rotated files older than `keepDays` (Wazuh's monitord.keep_log_days, 31) go away.
+// A line the disk cannot take (full, failing) is counted, never thrown: the first line written
+// after it says how many were lost and why.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import TransportStream from 'winston-transport';
+import { formatRecord } from './log.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 export const KEEP_LOG_DAYS = 31;
@@ -31,6 +34,8 @@ export class OssecLogFile extends TransportStream {
   private readonly ext: 'log' | 'json';
   private readonly now: () => Date;
   private fd = -1;
+  /** Lines the disk did not take since the last one it did, and why the first was lost. */
+  private lost = { lines: 0, why: '' };
   /** The local day the open file covers. */
   private day = 0;
   private dayDate = new Date(0);
@@ -52,9 +57,31 @@ export class OssecLogFile extends TransportStream {
 
   override log(info: Record<string | symbol, unknown>, next: () => void): void {
     const now = this.now();
-    if (this.fd < 0 || dayKey(now) !== this.day) this.rotate(now);
-    fs.writeSync(this.fd, `${String(info[MESSAGE])}\n`);
+    try {
+      if (this.fd < 0 || dayKey(now) !== this.day) this.rotate(now);
+      if (this.lost.lines) {
+        const { lines, why } = this.lost;
+        this.appendLine(formatRecord('warn', `${lines} log lines could not be written to ${this.file} (${why}).`, this.o.json, now));
+        this.lost = { lines: 0, why: '' };
+      }
+      this.appendLine(String(info[MESSAGE]));
+    } catch (e) {
+      this.lost.lines++;
+      this.lost.why ||= (e as Error).message;
+    }
     next();
+  }
+
+  private appendLine(line: string): void {
+    const bytes = Buffer.from(`${line}\n`);
+    const start = fs.fstatSync(this.fd).size;
+    try {
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.fd, bytes, done);
+    } catch (e) {
+      // no half line: the next one would be glued to it
+      fs.ftruncateSync(this.fd, start);
+      throw e;
+    }
   }
 
   override close(): void {

@@ -6,7 +6,7 @@ import { MonitoredRoot, OpenFile } from './access.js';
 import type { CaptureEvent, FimOp } from '../capture/event.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { Baseline, BaselineEntry } from './db.js';
+import { type Baseline, type BaselineEntry, BaselineHeldFullError } from './db.js';
 import {
   AuditData, FileState, FimChecks, FimMode, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
   fileDeletedMessage, fileModifiedMessage, integritySyncStart, parseSyncRequest, scanEndMessage, scanStartMessage,
@@ -18,6 +18,7 @@ import { pathMatches } from '../config/syscheck.js';
 import { WalkedFile, configFor, errnoText, expandDirectories, isMonitoredFile, printablePath, vanished, walkDirectory } from './scan.js';
 import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
+import { SpoolWriteError } from '../spool/spool.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
 
 export interface FimEngineOptions {
@@ -244,7 +245,11 @@ export class FimEngine {
   private handleInOrder(p: string, e: CaptureEvent): void {
     const previous = this.pathQueues.get(p) ?? Promise.resolve();
     const run: Promise<void> = previous.then(() => this.onPathEvent(p, e)).catch((err: unknown) => {
-      if (!this.stopping) this.o.log.error(`FIM real-time event for '${printablePath(p)}' failed: ${(err as Error).message}`);
+      if (this.stopping) return;
+      const message = `FIM real-time event for '${printablePath(p)}' failed: ${(err as Error).message}`;
+      // refused on a full disk: counted and logged once for the episode, and looked for again after it
+      if (err instanceof SpoolWriteError || err instanceof BaselineHeldFullError) this.o.log.debug(message);
+      else this.o.log.error(message);
     });
     const done = run.finally(() => {
       this.realtime.delete(done);

@@ -3,7 +3,7 @@
 // (client-agent/buffer.c; thresholds from internal_options.conf: agent.warn_level=90,
 // agent.normal_level=70, agent.tolerance=15 s), counted against `queue_size` events waiting. Each
 // state change is logged and sent to the manager as `1:wazuh-agent:wazuh: Agent buffer: '<state>'.`
-// (rules 202-205).
+// (rules 202-205). The agent's disk running full is told the same way (diskStateMessage).
 //
 // Where Wazuh drops, this buffer does not: a full queue_size only means more events wait on disk.
 // Events leave the spool once the manager has them. Wazuh 4.x has no per-event acknowledgement, but
@@ -13,10 +13,11 @@
 // answer (an extra keepalive) when it has sent a window of events or has nothing more to send. A
 // lost connection puts the unconfirmed events back in line: delivery is at-least-once.
 import type { ClientBufferConfig } from '../config/types.js';
+import type { DiskSpace } from '../disk-space.js';
 import type { Logger } from '../log.js';
 import type { Spool } from '../spool/spool.js';
 import type { FimEventFields } from '../spool/record.js';
-import { BufferState, bufferStateMessage, spoolOverflowMessage } from './messages.js';
+import { BufferState, bufferStateMessage, diskStateMessage, spoolOverflowMessage } from './messages.js';
 import { sleep } from '../timers.js';
 
 /** What the session tells the buffer about delivery. */
@@ -76,6 +77,8 @@ export interface ClientBufferOptions {
   log: Logger;
   levels?: BufferLevels;
   now?: () => number;
+  /** The agent's disk: its episodes are told to the manager. */
+  disk?: DiskSpace;
 }
 
 export class ClientBuffer {
@@ -109,6 +112,10 @@ export class ClientBuffer {
       this.notices.push(spoolOverflowMessage(n));
       this.wake?.();
     });
+    o.disk?.on('full', (reason) => this.notice(diskStateMessage('full', reason)));
+    // the first refusal of an episode; the count comes with the closing log line
+    this.spool.on('refused', (n) => n === 1 && this.notice(diskStateMessage('flooded')));
+    o.disk?.on('recovered', () => this.notice(diskStateMessage('normal')));
     this.sink.onDelivery((signal) => this.onDelivery(signal));
   }
 
@@ -149,6 +156,11 @@ export class ClientBuffer {
       await sleep(10);
     }
     return true;
+  }
+
+  private notice(message: string): void {
+    this.notices.push(message);
+    this.wake?.();
   }
 
   private onDelivery(signal: DeliverySignal): void {

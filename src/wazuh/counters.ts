@@ -5,23 +5,28 @@
 // changes (once per 9997 messages) and, at every start, move to the next global value before the
 // first message. Whatever was sent before a crash used a global part no larger than the one on
 // disk, so the first counter after any restart is always newer than everything sent before it.
+// On a full disk (with `disk`) the agent goes on and writes the file once space returns: a crash
+// before that may reuse counters, which a manager refuses only with remoted.verify_msg_id=1.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DiskSpace } from '../disk-space.js';
 import { Counters, nextCounters } from './codec.js';
 
 export class SenderCounter {
   private current: Counters;
+  private unwritten = false;
 
-  private constructor(private readonly file: string, stored: Counters) {
+  private constructor(private readonly file: string, stored: Counters, private readonly disk?: DiskSpace) {
     this.current = { global: stored.global + 1, local: 0 };
+    disk?.register({ name: 'the sender counter', flush: () => !this.unwritten || this.persist() });
     this.persist();
   }
 
   /** Loads `<dir>/sender_counter` ("global:local:", Wazuh's format) and reserves a new global. */
-  static open(dir: string): SenderCounter {
+  static open(dir: string, disk?: DiskSpace): SenderCounter {
     const file = path.join(dir, 'sender_counter');
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
-    return new SenderCounter(file, readCounterFile(file));
+    return new SenderCounter(file, readCounterFile(file), disk);
   }
 
   /** The counters for the next message; persists before a new global value is used. */
@@ -37,16 +42,25 @@ export class SenderCounter {
     return { ...this.current };
   }
 
-  private persist(): void {
+  /** Writes the current counters; false (DiskSpace told) when the disk cannot take them. */
+  private persist(): boolean {
     const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o640);
     try {
-      fs.writeSync(fd, `${this.current.global}:${this.current.local}:`);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      const fd = fs.openSync(tmp, 'w', 0o640);
+      try {
+        fs.writeSync(fd, `${this.current.global}:${this.current.local}:`);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.file);
+      this.unwritten = false;
+      return true;
+    } catch (e) {
+      if (!this.disk?.writeFailed(`the sender counter ('${this.file}')`, e)) throw e;
+      this.unwritten = true;
+      return false;
     }
-    fs.renameSync(tmp, this.file);
   }
 }
 

@@ -49,6 +49,16 @@ export function spoolOverflowMessage(dropped: number): string {
   return eventMessage(LOCALFILE_QUEUE, 'wazuh-bpf-agent', `wazuh: Agent buffer: 'full'. Spool limit reached: ${dropped} oldest events dropped.`);
 }
 
+/**
+ * The agent's disk in the same shape: 'full' when it stops taking writes (rule 203: events wait in
+ * memory, a crash would lose them), 'flooded' once memory is full too and events are refused (204),
+ * 'normal' when space is back (205). The rest of the line says what happened.
+ */
+export function diskStateMessage(state: 'full' | 'flooded' | 'normal', reason = ''): string {
+  const what = { full: `Disk full (${reason}): events wait in memory.`, flooded: 'Disk full and memory queue full: events are refused.', normal: 'Disk space available again.' };
+  return eventMessage(LOCALFILE_QUEUE, 'wazuh-bpf-agent', `wazuh: Agent buffer: '${state}'. ${what[state]}`);
+}
+
 export interface HostInfo {
   sysname: string;
   nodename: string;

@@ -212,7 +212,7 @@ describe('fim engine', function () {
       <directories report_changes="yes">${dir}</directories><nodiff>${dir}/secret.key</nodiff><max_eps>0</max_eps></syscheck></ossec_config>`, 'x');
     const db = new Baseline(':memory:');
     const out: string[] = [];
-    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log: new MemoryLogger(), diffs: new DiffStore(path.join(tmp.dir, 'diff')) });
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log: new MemoryLogger(), diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
     await e.scan();
     fs.writeFileSync(path.join(dir, 'app.conf'), 'port=8080\nhost=a\n');
     fs.writeFileSync(path.join(dir, 'secret.key'), 'k2\n');

@@ -55,7 +55,7 @@ describe('fim: every reader uses the one descriptor it opened', function () {
       <max_eps>0</max_eps><directories realtime="yes" report_changes="yes">${root}</directories>${extra}</syscheck></ossec_config>`;
     const { syscheck } = parseAgentConfig(conf, path.join(tmp.dir, 'ossec.conf'));
     configure?.(syscheck);
-    return new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore(path.join(tmp.dir, 'diff')) });
+    return new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
   }
 
   /** Nothing the engine sent holds the secret's text or any of its hashes. */
@@ -203,7 +203,7 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     const conf = `<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
       <directories report_changes="yes">${homes}/*/data</directories></syscheck></ossec_config>`;
     const { syscheck } = parseAgentConfig(conf, 'ossec.conf');
-    const e = new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore(path.join(tmp.dir, 'diff')) });
+    const e = new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
     await e.scan();
     expect(db.all().map((x) => path.relative(homes, x.path))).to.deep.equal(['alice/data/notes']);
     expectNoSecret();

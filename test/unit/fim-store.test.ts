@@ -201,7 +201,7 @@ describe('fim: resources', () => {
     try {
       const big = path.join(dir, 'big.bin');
       fs.writeFileSync(big, crypto.randomBytes(300_000)); // incompressible
-      const store = new DiffStore(path.join(dir, 'diff'), 100); // 100 KB
+      const store = new DiffStore({ dir: path.join(dir, 'diff'), quotaKb: 100 });
       const opts = { nodiff: false, ownerOnly: false, maxBytes: 1 << 20 };
       const open = openFile(big);
       expect(store.contentChanges(big, open, opts)).to.equal(DIFF_MESSAGES.diskQuota);
@@ -215,5 +215,64 @@ describe('fim: resources', () => {
       cleanup();
     }
   });
-});
 
+  it('disk_quota counts every stored copy, file_size drops the copy of a file grown past it (fim_diff_check_limits)', () => {
+    const { dir, cleanup } = tempDir('wba-quota2');
+    try {
+      const diffDir = path.join(dir, 'diff');
+      const opts = { nodiff: false, ownerOnly: false, maxBytes: 1 << 20 };
+      const files = Array.from({ length: 10 }, (_, i) => path.join(dir, `f${i}.txt`));
+      files.forEach((f, i) => fs.writeFileSync(f, `${i}\n`.repeat(100)));
+      const copy = (store: DiffStore, f: string, o = opts) => {
+        const open = openFile(f);
+        try {
+          return store.contentChanges(f, open, o);
+        } finally {
+          open.close();
+        }
+      };
+      const first = new DiffStore({ dir: diffDir });
+      for (const f of files.slice(0, 5)) expect(copy(first, f)).to.equal(DIFF_MESSAGES.noPrevious);
+      // each copy takes at least a block on disk: a quota of 8 KB is used up by the five kept from before
+      const restarted = new DiffStore({ dir: diffDir, quotaKb: 8 });
+      expect(copy(restarted, files[5]!)).to.equal(DIFF_MESSAGES.diskQuota);
+      // a file over file_size loses its copy, which frees its room
+      fs.appendFileSync(files[0]!, 'x'.repeat(5000));
+      expect(copy(first, files[0]!, { ...opts, maxBytes: 1000 })).to.equal(DIFF_MESSAGES.fileSize);
+      expect(fs.readdirSync(path.join(diffDir, 'file'))).to.have.length(4);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('on a full disk gives every copy up first, and says so instead of a diff until space returns', () => {
+    const { dir, cleanup } = tempDir('wba-diff-full');
+    const log = new MemoryLogger();
+    const disk = new DiskSpace({ log, retryMs: 60_000 });
+    try {
+      const diffDir = path.join(dir, 'diff');
+      const store = new DiffStore({ dir: diffDir, disk });
+      const f = path.join(dir, 'a.txt');
+      fs.writeFileSync(f, 'one\n');
+      const change = () => {
+        const open = openFile(f);
+        try {
+          return store.contentChanges(f, open, { nodiff: false, ownerOnly: false, maxBytes: 1 << 20 });
+        } finally {
+          open.close();
+        }
+      };
+      expect(change()).to.equal(DIFF_MESSAGES.noPrevious);
+      disk.writeFailed('the spool', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      expect(fs.existsSync(path.join(diffDir, 'file')), 'copies given up').to.equal(false);
+      fs.writeFileSync(f, 'two\n');
+      expect(change()).to.equal(DIFF_MESSAGES.diskFull);
+      expect(disk.retry()).to.equal(true);
+      expect(log.records.at(-1)!.msg).to.match(/^Disk space available again after \d+ s: report_changes gave up its 1 stored copies \(\d+ KiB;/);
+      expect(change()).to.equal(DIFF_MESSAGES.noPrevious);
+    } finally {
+      disk.stop();
+      cleanup();
+    }
+  });
+});

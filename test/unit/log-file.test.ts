@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -57,5 +58,37 @@ describe('ossec.log rotation', () => {
     transport.close();
     expect(zlib.gunzipSync(fs.readFileSync(rotatedPath(tmp.dir, 'log', yesterday))).toString()).to.equal('yesterday\n');
     expect(fs.readFileSync(file, 'utf8')).to.match(/INFO: today\n$/);
+  });
+
+  it('on a full disk counts the lines it cannot write (no half line, no throw) and says how many once it can again', async function () {
+    if (process.geteuid?.() !== 0) this.skip(); // mounts a tiny tmpfs
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', tmp.dir]);
+    try {
+      const now = new Date(2026, 10, 25, 8);
+      const { log, transport } = logger(() => now);
+      log.info('first');
+      await flush();
+      const filler = path.join(tmp.dir, 'filler');
+      try {
+        for (;;) fs.appendFileSync(filler, Buffer.alloc(1024));
+      } catch {
+        // full
+      }
+      for (let i = 0; i < 2000; i++) log.info(`line ${i} ${'x'.repeat(100)}`);
+      await flush();
+      const during = fs.readFileSync(path.join(tmp.dir, 'ossec.log'), 'utf8');
+      expect(during.endsWith('\n'), 'whole lines only').to.equal(true);
+      const written = during.split('\n').length - 2;
+      expect(written).to.be.lessThan(2000);
+      fs.rmSync(filler);
+      log.info('space is back');
+      await flush();
+      transport.close();
+      const lines = fs.readFileSync(path.join(tmp.dir, 'ossec.log'), 'utf8').trimEnd().split('\n');
+      expect(lines.at(-2)).to.equal(`2026/11/25 08:00:00 wazuh-bpf-agent: WARNING: ${2000 - written} log lines could not be written to ${path.join(tmp.dir, 'ossec.log')} (ENOSPC: no space left on device, write).`);
+      expect(lines.at(-1)).to.equal('2026/11/25 08:00:00 wazuh-bpf-agent: INFO: space is back');
+    } finally {
+      execFileSync('umount', ['--lazy', tmp.dir]);
+    }
   });
 });
