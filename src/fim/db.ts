@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DiskSpace, isDiskError } from '../disk-space.js';
+import { type DiskSpace, isDiskError } from '../disk-space.js';
 import type { FileState } from './format.js';
 
 /** Paths whose latest write waits in memory while the disk is full, at most. */

@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DiskSpace, isDiskError } from '../disk-space.js';
+import { type DiskSpace, isDiskError } from '../disk-space.js';
 import type { Logger } from '../log.js';
 import { ensurePrivateDir, privateFileMode } from '../security.js';
 import { FimEventFields, MAX_RECORD, SpoolEntry, decodeRecordAt, encodeRecord } from './record.js';
