@@ -151,7 +151,7 @@ export class Agent {
     const key = await this.ensureKey();
     if (this.lifetime.stopped) return;
     log.info(`Using AES as encryption method.`);
-    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir));
+    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir), { verifyManagerCounters: config.client.verifyManagerCounters });
     this.session = new Session({
       client: config.client,
       agent: key,

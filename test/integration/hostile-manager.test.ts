@@ -173,6 +173,8 @@ describe('agent process against a hostile manager', function () {
       servers: [{ port: manager.remoted.tcpPort }], authdPort: manager.authd.port, passwordFile, agentName: 'hostile-target',
       timeReconnect: 60, extra: '<syscheck><disabled>yes</disabled></syscheck>',
     }));
+    // The replay case needs the counter check Wazuh's stock internal_options.conf turns off.
+    fs.writeFileSync(path.join(tmp.dir, 'local_internal_options.conf'), 'remoted.verify_msg_id=1\n');
     // -d: the agent reports refused requests at debug level, as Wazuh does.
     agent = new AgentProcess(['-c', conf, '--home', home, '-d', 'run']);
     const { remoted } = manager;
