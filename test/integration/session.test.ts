@@ -116,7 +116,9 @@ describe('session with the test manager', function () {
     await remoted.waitFor('keepalive after reconnect', () => remoted.messages.slice(before).some((m) => isValidKeepalive(m.text)));
     expect(remoted.rejections).to.deep.equal([]);
     expect(remoted.received(/Agent started/)).to.have.length(1);
-    expect(r.log.has('warn', /Lost connection with the manager/)).to.equal(true);
+    expect(r.log.has('warn', new RegExp(`^Connection to \\[127\\.0\\.0\\.1\\]:${remoted.tcpPort}/tcp ended: .+\\.$`))).to.equal(true);
+    expect(r.log.has('error', /^\(1137\): Lost connection with manager\. Setting lock\.$/)).to.equal(true);
+    expect(r.log.has('info', /^Server responded\. Releasing lock\.$/)).to.equal(true);
   });
 
   it('fails over to the second server when the first is dead', async () => {
