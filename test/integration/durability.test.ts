@@ -11,21 +11,13 @@ import { Agent } from '../../src/agent.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { readHostInfo } from '../../src/host.js';
 import { MemoryLogger } from '../../src/log.js';
+import { failoverLines, resentEvents } from '../support/agent-log.js';
 import { AgentProcess } from '../support/agent-process.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 import { TestRemoted } from '../support/remoted.js';
+import { sleep, until } from '../support/wait.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Deletion alerts per path, as the managers raised them (the nodes of a cluster count together). */
 function deletions(...remoteds: TestRemoted[]): Map<string, number> {
@@ -61,12 +53,6 @@ function makeTree(tree: string, files: number): string[] {
     paths.push(p);
   }
   return paths;
-}
-
-/** Events the agent's log says it sends again: unconfirmed when a connection died or the agent stopped. */
-function resentEvents(log: string): number {
-  return [...log.matchAll(/(\d+) events (?:sent but not confirmed by the manager will be sent again|not confirmed by the manager before the agent stopped)/g)]
-    .reduce((a, m) => a + Number(m[1]), 0);
 }
 
 /** Deletes files from another process, as an attacker's `rm` would. */
@@ -191,16 +177,7 @@ describe('durability: nothing lost', function () {
       expect(deletions(second).size, 'the second node got what the first did not').to.be.greaterThan(0);
       expect(total - seen.size, 'duplicates are only events re-sent unconfirmed').to.be.at.most(resentEvents(agent.stderr));
       expect(second.rejections).to.deep.equal([]);
-      const ip = String.raw`127\.0\.0\.1`;
-      const switchLines = [
-        String.raw`ERROR: \(1137\): Lost connection with manager\. Setting lock\.`,
-        String.raw`ERROR: \(1216\): Unable to connect to '\[${ip}\]:${firstPort}/tcp'`,
-        String.raw`WARNING: \(4101\): Waiting for server reply \(not started\)\. Tried: '${ip}'\.`,
-        String.raw`INFO: Trying next server ip in the line: '${ip}'\.`,
-        String.raw`INFO: \(4102\): Connected to the server \(\[${ip}\]:${second.tcpPort}/tcp\)\.`,
-        String.raw`INFO: Server responded\. Releasing lock\.`,
-      ];
-      expect(agent.stderr, 'the switch, in order').to.match(new RegExp(switchLines.join(String.raw`[\s\S]*`)));
+      expect(agent.stderr, 'the switch, in order').to.match(failoverLines('127.0.0.1', firstPort, second.tcpPort));
       expect(agent.stderr).to.not.match(/\(1214\)|Error:|at .*\.js:\d+/);
     } finally {
       agent.kill('SIGTERM');
