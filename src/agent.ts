@@ -159,7 +159,7 @@ export class Agent {
     this.disk = new DiskSpace({
       log, meanwhile: `events wait in memory (at most ${memoryEvents}, <client_buffer><queue_size>) until space returns, report_changes copies are given up`,
     });
-    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir, this.disk));
+    const channel = new SecureChannel(key, SenderCounter.open(this.paths.ridsDir, this.disk), { verifyManagerCounters: config.client.verifyManagerCounters });
     this.session = new Session({
       client: config.client,
       agent: key,

@@ -23,6 +23,8 @@ const NOTIFY_TIME = 20;
 const RECONNECT_TIME = 60;
 /** agent.min_eps in etc/internal_options.conf:331, applied by client-agent/config.c:85-88. */
 const MIN_EVENTS_PER_SECOND = 50;
+/** remoted.verify_msg_id in etc/internal_options.conf:158 (read by os_crypto/shared/msgs.c OS_StartCounter). */
+export const DEFAULT_VERIFY_MSG_ID: number = 0;
 /** Validate_Address (config/client-config.c:624-639): addresses that mean "not configured yet". */
 const PLACEHOLDER_ADDRESSES = new Set(['MANAGER_IP', '0.0.0.0']);
 
@@ -201,6 +203,7 @@ export function readClient(blocks: readonly XmlElement[], ctx: ReadContext): Cli
 
   return {
     ...client, notifyTime, timeReconnect, servers: servers.map((s) => s.config), enrollment, cryptoMethod: 'aes',
+    verifyManagerCounters: DEFAULT_VERIFY_MSG_ID === 1,
   };
 }
 

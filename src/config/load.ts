@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
-import { readClient, readClientBuffer, readLabels } from './client.js';
+import { DEFAULT_VERIFY_MSG_ID, readClient, readClientBuffer, readLabels } from './client.js';
 import { unsafeFileAt } from '../security.js';
 import { ConfigError, formatConfigMessage } from './errors.js';
 import { DEFAULT_FILE_MAX_SIZE_MB, readSyscheck } from './syscheck.js';
@@ -120,5 +120,7 @@ export function loadAgentConfig(file: string): AgentConfig {
   const config = parseAgentConfig(text, absolute);
   // syscheck.c: getDefine_Int("syscheck", "file_max_size", 0, 4095) MB
   config.syscheck.fileMaxSize = internalInt(path.dirname(absolute), 'syscheck', 'file_max_size', 0, 4095, DEFAULT_FILE_MAX_SIZE_MB) * 1024 * 1024;
+  // msgs.c OS_StartCounter: getDefine_Int("remoted", "verify_msg_id", 0, 1)
+  config.client.verifyManagerCounters = internalInt(path.dirname(absolute), 'remoted', 'verify_msg_id', 0, 1, DEFAULT_VERIFY_MSG_ID) === 1;
   return config;
 }

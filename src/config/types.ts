@@ -51,6 +51,13 @@ export interface ClientConfig {
   cryptoMethod: 'aes';
   autoRestart: boolean;
   configProfiles: string[];
+  /**
+   * Internal option remoted.verify_msg_id: refuse a manager message whose counters are not newer
+   * than the last ones accepted from that server (replays). Off in Wazuh's stock
+   * internal_options.conf: any counter is accepted, which lets a cluster's nodes, each counting
+   * on its own, talk to the same agent.
+   */
+  verifyManagerCounters: boolean;
 }
 
 /** `<client_buffer>`. */

@@ -60,6 +60,13 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
   /** Keepalives written on this connection and not answered yet. */
   private unanswered = 0;
   private ackRequestTimer: NodeJS.Timeout | undefined;
+  /** The live connection is being closed by the agent itself (time-reconnect, a reconnect order). */
+  private closingByAgent = false;
+  /**
+   * Wazuh's lock (os_setwait): set when the connection was lost or the server went silent, and
+   * released, with "Server responded. Releasing lock.", once a server answers again.
+   */
+  private locked = false;
 
   constructor(private readonly opts: SessionOptions) {
     super();
@@ -162,7 +169,13 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
       if (live) {
         failedRounds = 0;
         const reason = await live.closed;
-        if (!this.lifetime.stopped) this.opts.log.warn(`Lost connection with the manager (${describeServer(server)}): ${reason}. Reconnecting.`);
+        if (!this.lifetime.stopped && !this.closingByAgent) {
+          // receiver.c: the cause, then LOST_ERROR
+          this.opts.log.warn(`Connection to ${describeServer(server)} ended: ${reason}.`);
+          this.opts.log.error('(1137): Lost connection with manager. Setting lock.');
+          this.locked = true;
+        }
+        this.closingByAgent = false;
         continue; // Wazuh's start_agent() tries the same server first
       }
       if (this.lifetime.stopped) break;
@@ -237,6 +250,10 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
     this.unanswered = 0;
     this.lastHeard = this.connectedAt = this.now();
     log.info(`(4102): Connected to the server (${t.description}).`);
+    if (this.locked) {
+      this.locked = false;
+      log.info('Server responded. Releasing lock.');
+    }
     if (!this.startedSent) {
       this.startedSent = true;
       t.send(agentStartedMessage(this.opts.agent.name, this.opts.agent.ip));
@@ -267,15 +284,24 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
     const c = this.opts.client;
     if (this.now() - this.lastHeard > c.timeReconnect * 1000) {
       this.opts.log.warn('Server unavailable. Setting lock.');
-      t.close();
+      this.locked = true;
+      this.reconnect();
       return;
     }
     if (c.forceReconnectInterval > 0 && this.now() - this.connectedAt >= c.forceReconnectInterval * 1000) {
       this.opts.log.info('Wazuh Agent will be reconnected because of force reconnect interval');
-      t.close();
+      this.reconnect();
       return;
     }
     this.sendKeepalive();
+  }
+
+  /** Closes the live connection on the agent's own decision; the connection loop connects again. */
+  private reconnect(): void {
+    const t = this.transport;
+    if (!t) return;
+    this.closingByAgent = true;
+    t.close();
   }
 
   private sendKeepalive(): void {
@@ -322,7 +348,7 @@ export class Session extends EventEmitter<SessionEvents> implements BufferSink {
         return;
       case 'force-reconnect':
         log.info('Wazuh Agent will be reconnected because a reconnect message was received');
-        this.transport?.close();
+        this.reconnect();
         return;
       case 'request':
         if (m.target === '') {

@@ -63,7 +63,7 @@ abstract class SecureTransportBase extends EventEmitter<TransportEvents> impleme
     if (this.closed) return; // late bytes of a connection the session already left
     let message: Buffer;
     try {
-      message = this.channel.open(payload);
+      message = this.channel.open(payload, this.description);
     } catch (e) {
       if (e instanceof CodecError) {
         this.emit('rejected', e);

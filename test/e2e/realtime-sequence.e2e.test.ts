@@ -18,15 +18,14 @@
 // with a table of them.
 import { expect } from 'chai';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { AgentProcess } from '../support/agent-process.js';
 import { Alert, AlertsTail, alertTime } from '../support/alerts-tail.js';
 import { runCli } from '../support/cli.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { SequenceStep, realtimeSequence } from '../support/fim-sequence.js';
-import { agentConf, tempDir } from '../support/manager.js';
-import { ADDRESS, ALERTS, PASSWORD, requireManager } from '../support/real-manager.js';
+import { tempDir } from '../support/manager.js';
+import { ALERTS, PASSWORD, realAgentConf, requireManager } from '../support/real-manager.js';
 import { AfterField, SequenceFixture, StepTimes, alertKey, runStep } from '../support/sequence-run.js';
 
 const FIXTURE = path.join(FIXTURES, 'realtime-sequence-4.14.7.json');
@@ -111,19 +110,13 @@ describe('real-time sequence: every alert the real Wazuh 4.14.7 agent raises (is
       fs.mkdirSync(outsides[m]);
     }
     fs.writeFileSync(passFile, `${PASSWORD}\n`, { mode: 0o600 });
-    fs.writeFileSync(conf, agentConf({
-      servers: [{ address: ADDRESS, port: 1514 }],
-      authdAddress: ADDRESS,
-      authdPort: 1515,
-      passwordFile: passFile,
+    fs.writeFileSync(conf, realAgentConf({
       agentName,
-      notifyTime: 5,
-      timeReconnect: 30,
-      extra: `  <syscheck>
-    <frequency>43200</frequency>
-    <directories check_all="yes" realtime="yes" report_changes="no">${roots.realtime}</directories>
-    <directories check_all="yes" whodata="yes" report_changes="no">${roots.whodata}</directories>
-  </syscheck>`,
+      passwordFile: passFile,
+      directories: [
+        `<directories check_all="yes" realtime="yes" report_changes="no">${roots.realtime}</directories>`,
+        `<directories check_all="yes" whodata="yes" report_changes="no">${roots.whodata}</directories>`,
+      ],
     }));
     tail = new AlertsTail(ALERTS, agentName);
     const enrolled = await runCli(['-c', conf, '--home', home, 'enroll']);
@@ -135,16 +128,9 @@ describe('real-time sequence: every alert the real Wazuh 4.14.7 agent raises (is
   });
 
   after(async function () {
-    if (agent?.alive) {
-      agent.kill('SIGTERM');
-      await agent.exited;
-    }
+    await agent?.stop();
     // the agent's own account of each event, for whoever reads a failure
-    if (agent && this.currentTest?.state !== 'passed') {
-      const log = path.join(os.tmpdir(), `${agentName}.log`);
-      fs.writeFileSync(log, agent.stderr);
-      console.log(`agent log (debug): ${log}`);
-    }
+    if (agent && this.currentTest?.state !== 'passed') console.log(`agent log (debug): ${agent.keepLog(agentName)}`);
     cleanup();
   });
 

@@ -1,6 +1,7 @@
 // Nothing lost: the agent process against the test manager while the manager goes away three
-// times and the agent itself is killed with SIGKILL; and a kernel ring buffer too small for a
-// burst of deletions.
+// times and the agent itself is killed with SIGKILL; while the first of a cluster's two nodes goes
+// away and the agent fails over to the second; and a kernel ring buffer too small for a burst of
+// deletions.
 import { expect } from 'chai';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,24 +11,18 @@ import { Agent } from '../../src/agent.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { readHostInfo } from '../../src/host.js';
 import { MemoryLogger } from '../../src/log.js';
+import { failoverLines, resentEvents } from '../support/agent-log.js';
+import { AgentProcess } from '../support/agent-process.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
+import { TestRemoted } from '../support/remoted.js';
+import { sleep, until } from '../support/wait.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** Deletion alerts per path, as the manager raised them. */
-function deletions(manager: TestManager): Map<string, number> {
+/** Deletion alerts per path, as the managers raised them (the nodes of a cluster count together). */
+function deletions(...remoteds: TestRemoted[]): Map<string, number> {
   const seen = new Map<string, number>();
-  for (const a of manager.remoted.alerts) {
+  for (const a of remoteds.flatMap((r) => r.alerts)) {
     if (a.rule.id !== '553') continue;
     const p = String(a.syscheck?.['path']);
     seen.set(p, (seen.get(p) ?? 0) + 1);
@@ -35,11 +30,12 @@ function deletions(manager: TestManager): Map<string, number> {
   return seen;
 }
 
-function fimConf(manager: TestManager, dir: string, tree: string, mode: 'realtime' | 'whodata', eps: number): string {
+/** `remotedPorts`: the <server>s in failover order (default: the manager's remoted alone). */
+function fimConf(manager: TestManager, dir: string, tree: string, mode: 'realtime' | 'whodata', eps: number, remotedPorts = [manager.remoted.tcpPort]): string {
   const passwordFile = path.join(dir, 'authd.pass');
   fs.writeFileSync(passwordFile, `${TEST_PASSWORD}\n`);
   return agentConf({
-    servers: [{ port: manager.remoted.tcpPort }], authdPort: manager.authd.port, passwordFile, notifyTime: 2, timeReconnect: 10,
+    servers: remotedPorts.map((port) => ({ port })), authdPort: manager.authd.port, passwordFile, notifyTime: 2, timeReconnect: 10,
     extra: `  <syscheck>
     <frequency>43200</frequency>
     <max_eps>0</max_eps>
@@ -96,7 +92,7 @@ describe('durability: nothing lost', function () {
     const chunk = (i: number) => files.slice(i * 1000, (i + 1) * 1000);
     // Stops the manager while the agent is busy sending: some of `since + 300` alerts are in.
     const stopMidSend = async (since: number) => {
-      await until('the agent sending', () => deletions(manager).size >= since + 300, 60_000);
+      await until('the agent sending', () => deletions(manager.remoted).size >= since + 300, 60_000);
       await manager.remoted.stop();
     };
     try {
@@ -118,14 +114,14 @@ describe('durability: nothing lost', function () {
       startAgent();
       await until('the scan after the restart', () => scansEnded() === 2, 120_000);
 
-      const before4 = deletions(manager).size;
+      const before4 = deletions(manager.remoted).size;
       remove(chunk(4));
       await stopMidSend(before4); // restart 2
       remove(chunk(5));
       await sleep(1500);
       await manager.remoted.start();
 
-      const before6 = deletions(manager).size;
+      const before6 = deletions(manager.remoted).size;
       remove(chunk(6));
       remove(chunk(7));
       await stopMidSend(before6); // restart 3
@@ -134,12 +130,11 @@ describe('durability: nothing lost', function () {
       await manager.remoted.start();
       remove(chunk(9));
 
-      await until('10,000 deletion alerts', () => deletions(manager).size === 10_000, 180_000);
-      const seen = deletions(manager);
+      await until('10,000 deletion alerts', () => deletions(manager.remoted).size === 10_000, 180_000);
+      const seen = deletions(manager.remoted);
       const total = [...seen.values()].reduce((a, b) => a + b, 0);
       const duplicates = total - seen.size;
-      const resent = [...output.matchAll(/(\d+) events (?:sent but not confirmed by the manager will be sent again|not confirmed by the manager before the agent stopped)/g)]
-        .reduce((a, m) => a + Number(m[1]), 0);
+      const resent = resentEvents(output);
       const afterKill = Number(/Spool: (\d+) events not confirmed/.exec(output)?.[1] ?? 0);
       console.log(
         `      ${seen.size}/10000 deletions reached the manager; ${duplicates} duplicate alerts; ` +
@@ -155,6 +150,42 @@ describe('durability: nothing lost', function () {
     }
   });
 
+  it("5,000 deletions while the first of a cluster's two nodes goes away: each reaches one of them, and the agent logs the switch in Wazuh's words", async () => {
+    // A fresh node: same client.keys, its own counters for the agent, starting at 0 (below what
+    // the first node reached), as a real cluster's second worker.
+    const second = new TestRemoted({ keys: () => manager.authd.keys });
+    await second.start();
+    const first = manager.remoted;
+    const firstPort = first.tcpPort;
+    const tree = path.join(tmp.dir, 'tree');
+    const files = makeTree(tree, 5000);
+    const conf = path.join(tmp.dir, 'ossec.conf');
+    fs.writeFileSync(conf, fimConf(manager, tmp.dir, tree, 'realtime', 1000, [firstPort, second.tcpPort]));
+    const agent = new AgentProcess(['-c', conf, '--home', path.join(tmp.dir, 'home'), 'run']);
+    try {
+      await agent.waitForLine(/File integrity monitoring scan ended/, 0, 120_000);
+      remove(files);
+      await until('the agent sending to the first node', () => deletions(first).size >= 300, 60_000);
+      await first.stop();
+      await until('5,000 deletion alerts across both nodes', () => deletions(first, second).size === 5000, 180_000);
+
+      const seen = deletions(first, second);
+      const total = [...seen.values()].reduce((a, b) => a + b, 0);
+      console.log(`      ${deletions(first).size} deletions reached the first node, ${deletions(second).size} the second; ` +
+        `${total - seen.size} duplicate alerts; the agent re-sent ${resentEvents(agent.stderr)} unconfirmed events`);
+      expect(files.every((f) => seen.has(f)), 'every deleted path has its alert on one of the nodes').to.equal(true);
+      expect(deletions(second).size, 'the second node got what the first did not').to.be.greaterThan(0);
+      expect(total - seen.size, 'duplicates are only events re-sent unconfirmed').to.be.at.most(resentEvents(agent.stderr));
+      expect(second.rejections).to.deep.equal([]);
+      expect(agent.stderr, 'the switch, in order').to.match(failoverLines('127.0.0.1', firstPort, second.tcpPort));
+      expect(agent.stderr).to.not.match(/\(1214\)|Error:|at .*\.js:\d+/);
+    } finally {
+      agent.kill('SIGTERM');
+      await agent.exited;
+      await second.stop();
+    }
+  });
+
   it('a ring buffer too small for a burst: drops are counted, a rescan runs, every deleted path is reported', async () => {
     const tree = path.join(tmp.dir, 'tree');
     const files = makeTree(tree, 3000);
@@ -167,7 +198,7 @@ describe('durability: nothing lost', function () {
       await agent.start();
       await until('the baseline scan', () => log.has('info', /scan ended: 3000 files/), 60_000);
       execFileSync('sh', ['-c', `rm -f ${tree}/d*/*`]);
-      await until('every deletion at the manager', () => deletions(manager).size === 3000, 120_000);
+      await until('every deletion at the manager', () => deletions(manager.remoted).size === 3000, 120_000);
       const dropped = log.records.find((r) => /^Real-time events lost: the kernel ring buffer was full \(\d+ events dropped/.test(r.msg));
       expect(dropped, 'the drops were logged with a count').to.not.equal(undefined);
       expect(log.has('warn', /^Rescanning 1 real-time directories to report the changes of the lost events\.$/)).to.equal(true);

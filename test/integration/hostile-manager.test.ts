@@ -143,13 +143,13 @@ const HOSTILE: HostileMessage[] = [
   {
     name: 'a huge length prefix',
     send: (r, id) => r.sendRawToAgent(id, lengthPrefix(0x7fffffff)),
-    logs: /WARNING: Lost connection with the manager \(\[127\.0\.0\.1\]:\d+\/tcp\): corrupt payload from the manager: frame length 2147483647 is outside 1\.\.65792\. Reconnecting\.$/,
+    logs: /WARNING: Connection to \[127\.0\.0\.1\]:\d+\/tcp ended: corrupt payload from the manager: frame length 2147483647 is outside 1\.\.65792\.$/,
     reconnects: true,
   },
   {
     name: 'a zero length prefix',
     send: (r, id) => r.sendRawToAgent(id, lengthPrefix(0)),
-    logs: /WARNING: Lost connection with the manager \(\[127\.0\.0\.1\]:\d+\/tcp\): corrupt payload from the manager: frame length 0 is outside 1\.\.65792\. Reconnecting\.$/,
+    logs: /WARNING: Connection to \[127\.0\.0\.1\]:\d+\/tcp ended: corrupt payload from the manager: frame length 0 is outside 1\.\.65792\.$/,
     reconnects: true,
   },
 ];
@@ -173,6 +173,8 @@ describe('agent process against a hostile manager', function () {
       servers: [{ port: manager.remoted.tcpPort }], authdPort: manager.authd.port, passwordFile, agentName: 'hostile-target',
       timeReconnect: 60, extra: '<syscheck><disabled>yes</disabled></syscheck>',
     }));
+    // The replay case needs the counter check Wazuh's stock internal_options.conf turns off.
+    fs.writeFileSync(path.join(tmp.dir, 'local_internal_options.conf'), 'remoted.verify_msg_id=1\n');
     // -d: the agent reports refused requests at debug level, as Wazuh does.
     agent = new AgentProcess(['-c', conf, '--home', home, '-d', 'run']);
     const { remoted } = manager;
@@ -202,7 +204,9 @@ describe('agent process against a hostile manager', function () {
       expect(line).to.not.include(manager.authd.keys[0]!.key);
       if (h.reconnects) {
         await remoted.waitFor('the agent to reconnect', () => remoted.received(/^#!-agent startup /).length > startups);
+        await agent.waitForLine(/ERROR: \(1137\): Lost connection with manager\. Setting lock\.$/, logFrom);
         await agent.waitForLine(/INFO: \(4102\): Connected to the server \(\[127\.0\.0\.1\]:\d+\/tcp\)\.$/, logFrom);
+        await agent.waitForLine(/INFO: Server responded\. Releasing lock\.$/, logFrom);
         await remoted.waitFor('a keepalive on the new connection', () => keepalives() > keepalivesBefore);
       }
       const event = `1:hostile-test:still working after message ${i}`;

@@ -116,7 +116,20 @@ describe('session with the test manager', function () {
     await remoted.waitFor('keepalive after reconnect', () => remoted.messages.slice(before).some((m) => isValidKeepalive(m.text)));
     expect(remoted.rejections).to.deep.equal([]);
     expect(remoted.received(/Agent started/)).to.have.length(1);
-    expect(r.log.has('warn', /Lost connection with the manager/)).to.equal(true);
+    expect(r.log.has('warn', new RegExp(`^Connection to \\[127\\.0\\.0\\.1\\]:${remoted.tcpPort}/tcp ended: .+\\.$`))).to.equal(true);
+    expect(r.log.has('error', /^\(1137\): Lost connection with manager\. Setting lock\.$/)).to.equal(true);
+    expect(r.log.has('info', /^Server responded\. Releasing lock\.$/)).to.equal(true);
+  });
+
+  it("reconnects when the manager goes silent for time-reconnect, in Wazuh's words (the agent closed it: no (1137))", async () => {
+    r = await rig({ ackKeepalives: false });
+    const { remoted, authd } = r.manager;
+    agent = makeAgent(r, agentConf({ servers: [{ port: remoted.tcpPort }], authdPort: authd.port, passwordFile: r.passwordFile, timeReconnect: 3 }));
+    await agent.start();
+    await remoted.waitFor('second startup', () => remoted.received(/^#!-agent startup /).length === 2, 15_000);
+    await remoted.waitFor('the lock released', () => r.log.has('info', /^Server responded\. Releasing lock\.$/));
+    expect(r.log.has('warn', /^Server unavailable\. Setting lock\.$/)).to.equal(true);
+    expect(r.log.has('error', /\(1137\)/)).to.equal(false);
   });
 
   it('fails over to the second server when the first is dead', async () => {

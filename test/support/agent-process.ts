@@ -1,6 +1,9 @@
 // The agent CLI as a child process, for tests that watch it from outside: its stderr (the log),
 // whether it is alive, and the local queue socket to inject events through.
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { CLI } from './cli.js';
 
 export class AgentProcess {
@@ -47,6 +50,20 @@ export class AgentProcess {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);
+  }
+
+  /** SIGTERM, then waits for the exit; nothing when it has exited already. */
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    this.kill('SIGTERM');
+    await this.exited;
+  }
+
+  /** Writes the log so far to `<tmpdir>/<name>.log`, for whoever reads a failure; returns that path. */
+  keepLog(name: string): string {
+    const file = path.join(os.tmpdir(), `${name}.log`);
+    fs.writeFileSync(file, this.stderr);
+    return file;
   }
 
   private wake(): void {

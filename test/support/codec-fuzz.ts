@@ -1,6 +1,7 @@
 // The codec fuzz loops, run in a worker thread by test/unit/fuzz-codec.test.ts. Inputs go through
 // the agent's decode path for manager messages exactly as the TCP transport chains it: a fresh
-// TcpDeframer per connection, then SecureChannel.open, whose replay check lasts for the process.
+// TcpDeframer per connection, then SecureChannel.open with remoted.verify_msg_id on, whose replay
+// check lasts for the process (every connection comes from the same server).
 import {
   CodecError, CodecFailure, Counters, FrameLengthError, MAX_PAYLOAD, TcpDeframer, deriveKey, encodeManagerPayload, frameTcp, nextCounters,
 } from '../../src/wazuh/codec.js';
@@ -234,9 +235,12 @@ class FrameSource {
   }
 }
 
-/** The agent's channel, keyed like the captured agent, its sender counter in `stateDir`. */
+/** The server every fuzzed connection comes from, as a transport describes it. */
+const SERVER = '[127.0.0.1]:1514/tcp';
+
+/** The agent's channel, keyed like the captured agent, its sender counter in `stateDir`; refuses replays. */
 function agentChannel(stateDir: string): SecureChannel {
-  return new SecureChannel(AGENT, SenderCounter.open(stateDir));
+  return new SecureChannel(AGENT, SenderCounter.open(stateDir), { verifyManagerCounters: true });
 }
 
 /** `bytes` cut at 0-3 random points: how TCP may hand them over. */
@@ -270,7 +274,7 @@ function decodeConnection(channel: SecureChannel, chunks: Buffer[]): { outcome: 
     for (const f of frames) {
       consumed += 4 + f.length;
       try {
-        results.push({ outcome: 'ok', message: channel.open(f) });
+        results.push({ outcome: 'ok', message: channel.open(f, SERVER) });
       } catch (e) {
         results.push({ outcome: rejection(e) });
       }

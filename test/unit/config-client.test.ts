@@ -43,6 +43,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
         cryptoMethod: 'aes',
         autoRestart: true,
         configProfiles: [],
+        verifyManagerCounters: false,
       },
       clientBuffer: { disabled: false, queueSize: 5000, eventsPerSecond: 500 },
       labels: [],
@@ -125,6 +126,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
         cryptoMethod: 'aes',
         autoRestart: false,
         configProfiles: ['debian', 'debian12', 'web'],
+        verifyManagerCounters: false,
       },
       clientBuffer: { disabled: true, queueSize: 100000, eventsPerSecond: 1000 },
       labels: [

@@ -35,6 +35,16 @@ describe('config: internal_options.conf and local_internal_options.conf', () => 
     expect(loadAgentConfig(conf).syscheck.fileMaxSize).to.equal(0);
   });
 
+  it("verify_msg_id: off without files, as in Wazuh's stock internal_options.conf; 1 turns it on; 2 is Wazuh's (2302)", () => {
+    expect(loadAgentConfig(conf).client.verifyManagerCounters).to.equal(false);
+    fs.writeFileSync(path.join(tmp.dir, 'internal_options.conf'), 'remoted.verify_msg_id=0\n');
+    const local = path.join(tmp.dir, 'local_internal_options.conf');
+    fs.writeFileSync(local, 'remoted.verify_msg_id=1\n');
+    expect(loadAgentConfig(conf).client.verifyManagerCounters).to.equal(true);
+    fs.writeFileSync(local, 'remoted.verify_msg_id=2\n');
+    expect(() => loadAgentConfig(conf)).to.throw(ConfigError, `(2302): Invalid definition for remoted.verify_msg_id: '2' (must be 0-1). File ${local}, line 1.`);
+  });
+
   it("a value that is not a whole number in 0..4095 is Wazuh's (2302), naming file and line", () => {
     for (const bad of ['4096', '-1', '1e3', 'big', '']) {
       const local = path.join(tmp.dir, 'local_internal_options.conf');
