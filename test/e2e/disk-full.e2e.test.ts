@@ -9,7 +9,7 @@ import path from 'node:path';
 import { AgentProcess } from '../support/agent-process.js';
 import { AlertsTail } from '../support/alerts-tail.js';
 import { tempDir } from '../support/manager.js';
-import { ADDRESS, ALERTS, PASSWORD, requireManager } from '../support/real-manager.js';
+import { ALERTS, PASSWORD, realAgentConf, requireManager } from '../support/real-manager.js';
 
 const FILES = 1000;
 
@@ -42,23 +42,7 @@ describe('end to end: a full disk under the agent, with a real Wazuh manager', f
     const passFile = path.join(dir, 'authd.pass');
     fs.writeFileSync(passFile, `${PASSWORD}\n`, { mode: 0o600 });
     const conf = path.join(dir, 'ossec.conf');
-    fs.writeFileSync(conf, `<ossec_config>
-  <client>
-    <server><address>${ADDRESS}</address><port>1514</port><protocol>tcp</protocol><retry_interval>2</retry_interval></server>
-    <notify_time>5</notify_time>
-    <time-reconnect>30</time-reconnect>
-    <enrollment>
-      <agent_name>${agentName}</agent_name>
-      <authorization_pass_path>${passFile}</authorization_pass_path>
-      <delay_after_enrollment>1</delay_after_enrollment>
-    </enrollment>
-  </client>
-  <syscheck>
-    <frequency>43200</frequency>
-    <directories whodata="yes">${watched}</directories>
-  </syscheck>
-</ossec_config>
-`);
+    fs.writeFileSync(conf, realAgentConf({ agentName, passwordFile: passFile, directories: [`<directories whodata="yes">${watched}</directories>`] }));
     const tail = new AlertsTail(ALERTS, agentName);
     agent = new AgentProcess(['-c', conf, '--home', home, 'run']);
     await agent.waitForLine(/File integrity monitoring scan ended/, 0, 120_000);

@@ -10,16 +10,14 @@ import path from 'node:path';
 import { AgentProcess } from '../support/agent-process.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 import type { TestAlert } from '../support/analysis.js';
+import { sleep, until } from '../support/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms: number, agent?: AgentProcess): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (agent && !agent.alive) throw new Error(`the agent exited while waiting for ${what}; its log:\n${agent.stderr.slice(-4000)}`);
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
+/** `cond`, failing at once when the agent has exited meanwhile. */
+function whileAlive(agent: AgentProcess, cond: () => boolean): () => boolean {
+  return () => {
+    if (!agent.alive) throw new Error(`the agent exited; its log:\n${agent.stderr.slice(-4000)}`);
+    return cond();
+  };
 }
 
 /** Writes into `dir` until the filesystem refuses; returns the filler file. */
@@ -111,18 +109,18 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
     const agent = start(o);
     await ready(agent);
     create(0, 20); // before: report_changes has copies to give up
-    await until('20 files', () => paths(added(manager)).size === 20, 30_000, agent);
+    await until('20 files', whileAlive(agent, () => paths(added(manager)).size === 20), 30_000);
     const filler = fill(home);
     const files = create(20, 2000);
     await sleep(5000);
     expect(agent.alive).to.equal(true);
     fs.rmSync(filler);
-    await until('2,020 additions at the manager', () => paths(added(manager)).size === 2020, 120_000, agent);
+    await until('2,020 additions at the manager', whileAlive(agent, () => paths(added(manager)).size === 2020), 120_000);
     await agent.waitForLine(/Disk space available again/, 0, 10_000);
     const alerts = added(manager).filter((a) => files.includes(String(a.syscheck?.['path'])));
     expect(alerts.every((a) => a.syscheck?.['mode'] === 'realtime'), 'captured in real time, reported in real time').to.equal(true);
     expectToldOnce(agent);
-    await until('rule 205 at the manager', () => manager.remoted.alerts.some((a) => a.rule.id === '205'), 10_000, agent);
+    await until('rule 205 at the manager', whileAlive(agent, () => manager.remoted.alerts.some((a) => a.rule.id === '205')), 10_000);
     const buffer = manager.remoted.alerts.filter((a) => ['203', '205'].includes(a.rule.id)).map((a) => a.full_log);
     expect(buffer.some((l) => /Agent buffer: 'full'\. Disk full \((ENOSPC|SQLITE_FULL)/.test(String(l))), `rule 203 at the manager: ${buffer.join(' | ')}`).to.equal(true);
     expect(buffer.some((l) => /Agent buffer: 'normal'\. Disk space available again/.test(String(l))), 'rule 205 at the manager').to.equal(true);
@@ -144,7 +142,7 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
     await ready(first);
     const filler = fill(home);
     const before = create(0, 1000);
-    await until('the first 1,000 at the manager', () => paths(added(manager)).size === 1000, 60_000, first);
+    await until('the first 1,000 at the manager', whileAlive(first, () => paths(added(manager)).size === 1000), 60_000);
     first.kill('SIGTERM');
     expect(await first.exited).to.equal(0);
     const second = start();
@@ -153,7 +151,7 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
     await sleep(3000);
     expect(second.alive).to.equal(true);
     fs.rmSync(filler);
-    await until('2,000 additions at the manager', () => paths(added(manager)).size === 2000, 120_000, second);
+    await until('2,000 additions at the manager', whileAlive(second, () => paths(added(manager)).size === 2000), 120_000);
     const modes = new Map(added(manager).map((a) => [String(a.syscheck?.['path']), a.syscheck?.['mode']]));
     expect(after.every((p) => modes.get(p) === 'realtime'), 'created after the restart: real-time').to.equal(true);
     expect(before.every((p) => modes.has(p))).to.equal(true);
@@ -178,7 +176,7 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
     expect(kept, 'the memory queue held its bound').to.equal(500);
     expect(refused, 'the rest was refused and counted').to.be.greaterThan(0);
     await manager.remoted.start();
-    await until('2,000 additions at the manager', () => paths(added(manager)).size === 2000, 180_000, agent);
+    await until('2,000 additions at the manager', whileAlive(agent, () => paths(added(manager)).size === 2000), 180_000);
     // a file may give two events (created empty, then written: 554 then 550); each was accepted
     // (on disk before the disk said full, or in memory) or refused
     const ours = new Set(files);
