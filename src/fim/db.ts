@@ -27,6 +27,9 @@ export class Baseline {
   private readonly putStmt: Database.Statement<Row>;
   private readonly deleteStmt: Database.Statement<[string]>;
   private readonly touchStmt: Database.Statement<[number, string]>;
+  private readonly setMetaStmt: Database.Statement<[string, string]>;
+  /** One transaction runner for every call: building one per call costs as much as a small write. */
+  private readonly inTransaction: (fn: () => unknown) => unknown;
 
   /** `file` ':memory:' keeps the baseline in memory (`<database>memory</database>`). */
   constructor(file: string) {
@@ -44,6 +47,8 @@ export class Baseline {
       ON CONFLICT(path) DO UPDATE SET state=@state, checksum=@checksum, last_event=@last_event, scan=@scan`);
     this.deleteStmt = this.db.prepare('DELETE FROM file_entry WHERE path = ?');
     this.touchStmt = this.db.prepare('UPDATE file_entry SET scan = ? WHERE path = ?');
+    this.setMetaStmt = this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
   }
 
   get(p: string): BaselineEntry | undefined {
@@ -97,15 +102,20 @@ export class Baseline {
 
   /** Runs `fn` in one transaction: many puts cost one commit. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.inTransaction(fn) as T;
   }
 
   getMeta(key: string): string | undefined {
     return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
   }
 
+  /** Prepared once: the first scan writes its progress with every row (engine.ts). */
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.setMetaStmt.run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
   }
 
   close(): void {
