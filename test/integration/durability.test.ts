@@ -14,18 +14,10 @@ import { readHostInfo } from '../../src/host.js';
 import { MemoryLogger } from '../../src/log.js';
 import { startCli } from '../support/cli.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
+import { sleep, until } from '../support/until.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Deletion alerts per path, as the manager raised them. */
 function deletions(manager: TestManager): Map<string, number> {
