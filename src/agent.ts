@@ -18,7 +18,7 @@ import type { HostInfo } from './wazuh/messages.js';
 import { Session } from './wazuh/session.js';
 import { SharedFiles } from './wazuh/shared-files.js';
 import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
-import { Stoppable } from './timers.js';
+import { Stoppable, within } from './timers.js';
 import { Capture } from './capture/capture.js';
 import { Baseline } from './fim/db.js';
 import { DiffStore } from './fim/diff.js';
@@ -49,6 +49,15 @@ export interface AgentOptions {
 export const DEFAULT_SPOOL_BYTES = 256 << 20;
 /** Drops are read once a second; the rescan waits for a quiet moment after the last report. */
 const RESCAN_AFTER_DROPS_MS = 1_500;
+
+/**
+ * How long a stop waits for others (FIM work and threads, the capture, the manager's confirmations
+ * and goodbye) before it closes the spool and the baseline regardless: the CLI must end within 5 s.
+ */
+const STOP_WAIT_MS = 3_000;
+/** Of that, what the manager's confirmations may take at most, and what is kept for the goodbye after them. */
+const STOP_CONFIRM_MS = 2_000;
+const STOP_GOODBYE_MS = 500;
 
 /** Wazuh's enrollment retry: 5 s more after each failed round, at most 60 s (start_agent.c). */
 const ENROLL_RETRY_STEP_MS = 5_000;
@@ -274,31 +283,39 @@ export class Agent {
   }
 
   /**
-   * Flushes what it can (bounded), says goodbye to the manager, closes everything. FIM work in
-   * flight (a scan, hashes, real-time checks) is abandoned, not waited for: what it had not
-   * stored yet is found again by the next start's scan.
+   * Flushes what it can, says goodbye to the manager, closes the spool and the baseline: within
+   * STOP_WAIT_MS and a few writes, whatever the others do. FIM work in flight (a scan, hashes,
+   * real-time checks) is abandoned, not waited for: what it had not stored yet is found again by
+   * the next start's scan; events the manager had not confirmed stay spooled for the next start.
+   * Hashing threads are cancelled, not waited for past the deadline: one in a read of a filesystem
+   * that stopped answering never returns (the CLI's exit ends it).
    */
   async stop(): Promise<void> {
+    const deadline = Date.now() + STOP_WAIT_MS;
+    const bounded = <T>(work: Promise<T> | undefined) => within(work, deadline - Date.now());
     this.lifetime.stop();
-    await this.queue?.stop();
+    await bounded(this.queue?.stop());
+    let threadsEnded: Promise<unknown> | undefined;
     if (this.fim) {
       clearTimeout(this.fim.timer);
       clearInterval(this.fim.syncTimer);
       clearTimeout(this.fim.rescanTimer);
       this.fim.engine.stop();
-      await this.fim.hashes.close();
-      await this.fim.capture?.stop();
-      await this.fimQueue;
-      await this.fim.engine.idle();
+      // side by side with the rest: the capture's detach takes seconds in the kernel (loader.ts)
+      threadsEnded = Promise.all([this.fim.hashes.close(), this.fim.capture?.stop()]);
+      await bounded(this.fimQueue);
+      await bounded(this.fim.engine.idle());
     }
-    // Wait (bounded) for the manager to confirm what was sent; the rest stays spooled for next time.
-    if (this.buffer && this.session?.online) await this.buffer.settled(2_000);
+    // Wait for the manager to confirm what was sent, leaving time for the goodbye; the rest stays spooled for next time.
+    const confirmMs = Math.min(STOP_CONFIRM_MS, deadline - STOP_GOODBYE_MS - Date.now());
+    if (this.buffer && this.session?.online && confirmMs > 0) await this.buffer.settled(confirmMs);
     this.buffer?.stop();
-    await this.session?.stop();
+    await bounded(this.session?.stop());
     await this.spool?.close();
     this.disk?.retry();
     this.disk?.stop();
     this.fim?.baseline.close();
+    await bounded(threadsEnded);
   }
 }
 

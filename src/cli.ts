@@ -4,6 +4,7 @@
 //   included) · 3 no usable key (enrollment failed or disabled, client.keys or the enrollment
 //   password file malformed or unsafe)
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import koffi from 'koffi';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,8 +54,24 @@ function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: Agen
   return { opts, log, config };
 }
 
-/** SIGTERM/SIGINT end the agent within this, whatever it is doing (systemd waits 90 s, Docker 10 s). */
+/**
+ * SIGTERM/SIGINT end the agent within this, whatever it is doing (systemd waits 90 s, Docker 10 s):
+ * the agent's stop is bounded itself (Agent.stop); this is for what hangs even so (a stuck fsync).
+ */
 const STOP_DEADLINE_MS = 4_000;
+
+/**
+ * Ends the process at once, every thread with it (libc _exit(2), that is exit_group): process.exit()
+ * waits for worker threads, and a hashing thread in a read of a filesystem that stopped answering
+ * never returns to JavaScript, while the signal exit_group sends it ends the read. Called once the
+ * stop closed what must be closed (the spool, the baseline), after the log records so far are out.
+ */
+async function exitNow(code: number): Promise<never> {
+  // winston hands a record to its transports a turn of the event loop later
+  await new Promise((resolve) => setImmediate(resolve));
+  koffi.load('libc.so.6').func('void _exit(int)')(code);
+  throw new Error('_exit returned');
+}
 
 async function runAgent(cmd: Command): Promise<number> {
   const { opts, log, config } = context(cmd);
@@ -71,11 +88,10 @@ async function runAgent(cmd: Command): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`Received ${signal}. Stopping.`);
-      // The spool and the FIM database survive a kill at any point, so nothing may hold a stop
-      // longer than this (a stuck read on a dead network filesystem, a hash thread mid-chunk).
+      // The spool and the FIM database survive a kill at any point, so nothing may hold a stop longer than this.
       setTimeout(() => {
         log.warn(`Stopping took more than ${STOP_DEADLINE_MS / 1000} s; exiting now. Unconfirmed events stay spooled for the next start.`);
-        process.exit(EXIT.ok);
+        void exitNow(EXIT.ok);
       }, STOP_DEADLINE_MS).unref();
       agent.stop().then(
         () => log.info('Agent stopped.'),
@@ -87,7 +103,7 @@ async function runAgent(cmd: Command): Promise<number> {
   });
   await agent.start();
   await stopped;
-  return EXIT.ok;
+  return exitNow(EXIT.ok);
 }
 
 async function enrollCommand(cmd: Command, cmdOpts: { force?: boolean; manager?: string }): Promise<number> {

@@ -16,6 +16,8 @@ export function isQueueMessage(line: string): boolean {
 
 export class LocalQueue {
   private server: net.Server | undefined;
+  /** Open connections: a program that keeps one open must not hold a stop (server.close() waits for them). */
+  private readonly connections = new Set<net.Socket>();
 
   constructor(readonly socketPath: string, private readonly submit: (message: string) => void, private readonly log: Logger) {}
 
@@ -34,12 +36,16 @@ export class LocalQueue {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    const closed = s && new Promise<void>((resolve) => s.close(() => resolve()));
+    for (const c of this.connections) c.destroy();
+    await closed;
     fs.rmSync(this.socketPath, { force: true });
   }
 
   private serve(socket: net.Socket): void {
     let pending = '';
+    this.connections.add(socket);
+    socket.on('close', () => this.connections.delete(socket));
     socket.setEncoding('utf8');
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {

@@ -4,6 +4,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Waits for `work`, `ms` at most: resolves undefined then, and what `work` has not done goes on unwatched. */
+export async function within<T>(work: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Sleeps and waits that a shutdown cuts short, so retry loops stop at once on SIGTERM. */
 export class Stoppable {
   private isStopped = false;

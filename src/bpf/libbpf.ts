@@ -32,7 +32,7 @@ export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
 export const BPF_EXIST = 2;
 
-const LIBRARY = 'libbpf.so.1';
+export const LIBRARY = 'libbpf.so.1';
 const LEVELS: readonly LibbpfLevel[] = ['warn', 'info', 'debug']; // enum libbpf_print_level
 /** Lines of warn/info messages kept so a failure can show what libbpf (and the verifier) said last. */
 const LOG_TAIL_LINES = 200;

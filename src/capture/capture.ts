@@ -220,7 +220,7 @@ export class Capture extends EventEmitter<CaptureEvents> {
       stop: async () => {
         clearInterval(refresh);
         await reader.stop();
-        programs.close();
+        await programs.closeAsync();
       },
       drops: () => programs.drops(),
     };

@@ -39,9 +39,14 @@ export class Baseline {
   private readonly deleteStmt: Database.Statement<[string]>;
   private readonly touchStmt: Database.Statement<[number, string]>;
   private readonly hasStmt: Database.Statement<[string], { n: number }>;
+  private readonly setMetaStmt: Database.Statement<[string, string]>;
+  private readonly deleteMetaStmt: Database.Statement<[string]>;
+  /** One transaction runner for every call: building one per call costs as much as a small write. */
+  private readonly inTransaction: (fn: () => unknown) => unknown;
   /** Writes the disk could not take: path → the row to store, or null to delete it. */
   private readonly held = new Map<string, Row | null>();
-  private readonly heldMeta = new Map<string, string>();
+  /** The same for meta: key → value, or null to delete it. */
+  private readonly heldMeta = new Map<string, string | null>();
   private episode = { held: 0, refused: 0 };
 
   /** `file` ':memory:' keeps the baseline in memory (`<database>memory</database>`). */
@@ -61,6 +66,9 @@ export class Baseline {
     this.deleteStmt = this.db.prepare('DELETE FROM file_entry WHERE path = ?');
     this.touchStmt = this.db.prepare('UPDATE file_entry SET scan = ? WHERE path = ?');
     this.hasStmt = this.db.prepare('SELECT count(*) AS n FROM file_entry WHERE path = ?');
+    this.setMetaStmt = this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.deleteMetaStmt = this.db.prepare('DELETE FROM meta WHERE key = ?');
+    this.inTransaction = this.db.transaction((fn: () => unknown) => fn());
     disk?.register({ name: 'the FIM database', flush: () => this.flush(), account: () => this.account() });
   }
 
@@ -124,13 +132,16 @@ export class Baseline {
   private flush(): boolean {
     if (!this.holding()) return true;
     try {
-      this.db.transaction(() => {
+      this.inTransaction(() => {
         for (const [p, row] of this.held) {
           if (row) this.putStmt.run(row);
           else this.deleteStmt.run(p);
         }
-        for (const [key, value] of this.heldMeta) this.metaStmt().run(key, value);
-      })();
+        for (const [key, value] of this.heldMeta) {
+          if (value === null) this.deleteMetaStmt.run(key);
+          else this.setMetaStmt.run(key, value);
+        }
+      });
     } catch (e) {
       if (isDiskError(e)) return false;
       throw e;
@@ -212,7 +223,7 @@ export class Baseline {
   transaction<T>(fn: () => T): T {
     if (this.holding()) return fn();
     try {
-      return this.db.transaction(fn)();
+      return this.inTransaction(fn) as T;
     } catch (e) {
       if (!this.disk?.writeFailed('the FIM database', e)) throw e;
       return fn();
@@ -220,23 +231,30 @@ export class Baseline {
   }
 
   getMeta(key: string): string | undefined {
-    return this.heldMeta.get(key) ?? this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+    if (this.heldMeta.has(key)) return this.heldMeta.get(key) ?? undefined;
+    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
   }
 
+  /** Prepared once: the first scan writes its progress with every row (engine.ts). */
   setMeta(key: string, value: string): void {
+    this.writeMeta(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.writeMeta(key, null);
+  }
+
+  private writeMeta(key: string, value: string | null): void {
     if (!this.holding()) {
       try {
-        this.metaStmt().run(key, value);
+        if (value === null) this.deleteMetaStmt.run(key);
+        else this.setMetaStmt.run(key, value);
         return;
       } catch (e) {
         if (this.db.inTransaction || !this.disk?.writeFailed('the FIM database', e)) throw e;
       }
     }
     this.heldMeta.set(key, value);
-  }
-
-  private metaStmt(): Database.Statement<[string, string]> {
-    return this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import {
 } from './format.js';
 import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
+import { FirstScanProgress } from './first-scan.js';
 import { FileHashes, HashAlgorithm, HashError, HashLane, HashPool } from './hash.js';
 import { pathMatches } from '../config/syscheck.js';
 import { WalkedFile, configFor, errnoText, expandDirectories, isMonitoredFile, printablePath, vanished, walkDirectory } from './scan.js';
@@ -46,7 +47,10 @@ export interface ScanSummary {
   deleted: number;
 }
 
+/** The id of the last scan started: each gets a new one, so rows it did not see are told from rows it did. */
 const SCAN_META = 'scan';
+/** While the first scan has not ended: how far it got (first-scan.ts), written with the rows it covers. */
+const FIRST_SCAN_META = 'first-scan';
 /** Files whose hashing a scan starts before comparing the first of them with the baseline. */
 const SCAN_AHEAD = 64;
 /**
@@ -74,6 +78,12 @@ const DIRECTORY_ARRIVALS: ReadonlySet<FimOp> = new Set<FimOp>(['create', 'mkdir'
  */
 const SETTLE_ATTEMPTS = 3;
 
+/**
+ * What a check reports: everything; only changes to rows already stored (a resumed first scan
+ * where it had not been yet: new files are baselined silently); or nothing (the first scan).
+ */
+type Report = 'everything' | 'changes' | 'nothing';
+
 /** A file's state as read through the access layer; `file` (regular files) is open until released. */
 interface ReadState {
   state: FileState;
@@ -100,6 +110,14 @@ export class FimEngine {
   private readonly pathQueues = new Map<string, Promise<void>>();
   /** Checks waiting after write events, per file. */
   private readonly writeChecks = new Map<string, Set<NodeJS.Timeout>>();
+  /** While a scan runs before the first scan ended: how far the first scan got. */
+  private firstScan: FirstScanProgress | undefined;
+  /**
+   * The id of the scan running, if any: a real-time check marks the row it writes as seen by it.
+   * Marked 0 instead, a file changed (or added) in real time after the walk passed it would be
+   * "unseen" at the end of its directory's walk: a false 553, then a 554 at its next event.
+   */
+  private runningScanId = 0;
 
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -113,7 +131,7 @@ export class FimEngine {
 
   /** A scheduled scan; concurrent calls share the one running. */
   scan(): Promise<ScanSummary> {
-    this.scanning ??= this.runScan().finally(() => (this.scanning = undefined));
+    this.scanning ??= this.runScan().finally(() => this.scanEnded());
     return this.scanning;
   }
 
@@ -124,21 +142,40 @@ export class FimEngine {
    */
   async rescan(paths: readonly string[]): Promise<ScanSummary> {
     while (this.scanning) await this.scanning.catch(() => undefined);
-    this.scanning = this.runScan(paths).finally(() => (this.scanning = undefined));
+    this.scanning = this.runScan(paths).finally(() => this.scanEnded());
     return this.scanning;
+  }
+
+  private scanEnded(): void {
+    this.scanning = undefined;
+    this.runningScanId = 0;
   }
 
   private async runScan(only?: readonly string[]): Promise<ScanSummary> {
     const { baseline, syscheck, log } = this.o;
     const scanId = Number(baseline.getMeta(SCAN_META) ?? '0') + 1;
-    // The first scan builds the baseline silently, as Wazuh's does; later ones report changes.
-    const report = scanId > 1;
+    // The first scan builds the baseline silently, as Wazuh's does; later ones report changes. A
+    // first scan cut short (a stop, a crash) is resumed at the next scan: what it stored is compared.
+    const interrupted = FirstScanProgress.parse(baseline.getMeta(FIRST_SCAN_META));
+    const first = interrupted ?? (scanId === 1 ? FirstScanProgress.none : undefined);
+    baseline.transaction(() => {
+      baseline.setMeta(SCAN_META, String(scanId));
+      if (first) baseline.setMeta(FIRST_SCAN_META, first.toString());
+    });
+    this.firstScan = first;
+    this.runningScanId = scanId;
     const summary: ScanSummary = { files: 0, added: 0, modified: 0, deleted: 0 };
+    /** Files a resumed first scan baselined silently: where it had not been before. */
+    let unreached = 0;
     const started = this.now();
     if (!only) {
       log.info('File integrity monitoring scan started.');
       this.o.send(scanStartMessage(started));
       this.dirs = expandDirectories(syscheck.directories);
+    }
+    if (interrupted) {
+      log.info(`Resuming the first scan, interrupted before it ended: changes to the ${baseline.count()} files it stored are reported, ` +
+        'and files added where it had been; files it had not reached are baselined silently.');
     }
     const dirs = this.dirs;
     for (const dir of dirs) {
@@ -148,9 +185,13 @@ export class FimEngine {
       const ahead: { f: WalkedFile; read: Promise<ReadState | undefined> }[] = [];
       const compare = async () => {
         const { f, read } = ahead.shift()!;
+        const report: Report = !first ? 'everything'
+          : !interrupted ? 'nothing'
+          : interrupted.covers(dir.path, f.path) ? 'everything' : 'changes';
         const change = await this.check(f.path, dir, 'scheduled', 'scan', undefined, report, scanId, read);
         if (change === 'added') summary.added++;
         else if (change === 'modified') summary.modified++;
+        if (change === 'added' && report === 'changes') unreached++;
       };
       const root = this.openRoot(dir);
       if (root) {
@@ -165,21 +206,26 @@ export class FimEngine {
             ahead.push({ f, read });
             if (ahead.length >= SCAN_AHEAD) await compare();
           }
-          while (ahead.length) await compare();
+          // after a stop, files hashed before it are not stored past one whose hash it cancelled
+          while (ahead.length && !this.stopping) await compare();
         } finally {
           for (const { read } of ahead.splice(0)) void read.then((r) => r?.file?.close(), () => undefined);
           root.close();
         }
       }
-      // a scan cut short by a stop reports no deletions and does not count: the next start scans again
+      // a scan cut short by a stop reports no deletions: the next start scans again
       if (this.stopping) return summary;
       for (const gone of baseline.unseen(dir.path, scanId)) {
         if (configFor(gone.path, dirs) !== dir) continue;
         await this.reportDeleted(gone, dir, 'scheduled', 'scan');
         summary.deleted++;
       }
+      if (this.firstScan) {
+        this.firstScan = this.firstScan.whole(dir.path);
+        baseline.setMeta(FIRST_SCAN_META, this.firstScan.toString());
+      }
     }
-    baseline.setMeta(SCAN_META, String(scanId));
+    this.firstScan = undefined;
     if (only) {
       log.info(`File integrity monitoring rescan of ${only.length} directories ended: ${summary.added} added, ${summary.modified} modified, ${summary.deleted} deleted.`);
       return summary;
@@ -192,8 +238,13 @@ export class FimEngine {
         this.o.send(change.message);
       }
     }
+    if (first) baseline.deleteMeta(FIRST_SCAN_META);
     this.o.send(scanEndMessage(this.now()));
     log.info(`File integrity monitoring scan ended: ${summary.files} files, ${summary.added} added, ${summary.modified} modified, ${summary.deleted} deleted.`);
+    if (interrupted) {
+      log.info(`The resumed first scan ended: ${summary.added - unreached} files added where it had been were reported, ` +
+        `${unreached} where it had not been were baselined silently.`);
+    }
     this.startSync();
     return summary;
   }
@@ -292,7 +343,7 @@ export class FimEngine {
       root?.close();
     }
     if (read) {
-      await this.check(p, dir, mode, origin, audit, true, 0, Promise.resolve(read));
+      await this.check(p, dir, mode, origin, audit, 'everything', 0, Promise.resolve(read));
       return;
     }
     if (present) return;
@@ -317,7 +368,7 @@ export class FimEngine {
     for (const f of walkDirectory(root, dir, this.o.syscheck, this.dirs, this.o.log, start)) {
       if (this.stopping) return;
       if (configFor(f.path, this.dirs) !== dir) continue;
-      await this.check(f.path, dir, mode, origin, audit, true, 0, this.readState(root, f.path, dir, 'realtime', f));
+      await this.check(f.path, dir, mode, origin, audit, 'everything', 0, this.readState(root, f.path, dir, 'realtime', f));
     }
   }
 
@@ -343,7 +394,7 @@ export class FimEngine {
 
   /** Compares one existing file with the baseline; reports and stores what changed. */
   private async check(
-    p: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined, report: boolean,
+    p: string, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined, report: Report,
     scanId: number, reading: Promise<ReadState | undefined>,
   ): Promise<'added' | 'modified' | 'unchanged' | 'unreadable'> {
     const read = await reading;
@@ -356,7 +407,7 @@ export class FimEngine {
   }
 
   private async compare(
-    p: string, read: ReadState, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined, report: boolean,
+    p: string, read: ReadState, dir: DirectoryConfig, mode: FimMode, origin: FimOrigin, audit: AuditData | undefined, report: Report,
     scanId: number,
   ): Promise<'added' | 'modified' | 'unchanged'> {
     const { baseline } = this.o;
@@ -366,6 +417,7 @@ export class FimEngine {
     const changed = !known || known.state.checksum !== state.checksum;
     const contentChanges = dir.reportChanges && changed && read.file ? this.diff(p, dir, read) : undefined;
     const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit, contentChanges };
+    const seenBy = scanId || this.runningScanId;
     if (!known) {
       const limit = this.o.syscheck.fileLimit;
       if (limit.enabled && limit.entries > 0 && this.entryCount() >= limit.entries) {
@@ -376,19 +428,34 @@ export class FimEngine {
         return 'unchanged';
       }
       // The event is spooled before the baseline changes: a crash in between repeats it, never loses it.
-      if (report) await this.emit(fileAddedMessage(p, state, ts, opts), fimEventFields('added', p, state, mode, origin, ts, audit));
-      baseline.put({ path: p, state, lastEvent: ts }, scanId);
+      if (report === 'everything') await this.emit(fileAddedMessage(p, state, ts, opts), fimEventFields('added', p, state, mode, origin, ts, audit));
+      this.store(p, dir, scanId, () => baseline.put({ path: p, state, lastEvent: ts }, seenBy));
       if (this.entries !== undefined) this.entries++;
       return 'added';
     }
     if (known.state.checksum === state.checksum) {
-      if (scanId) baseline.touch(p, scanId);
+      if (scanId) this.store(p, dir, scanId, () => baseline.touch(p, scanId));
       return 'unchanged';
     }
     const msg = fileModifiedMessage(p, known.state, state, ts, opts);
-    if (msg && report) await this.emit(msg, fimEventFields('modified', p, state, mode, origin, ts, audit));
-    baseline.put({ path: p, state, lastEvent: msg ? ts : known.lastEvent }, scanId);
+    if (msg && report !== 'nothing') await this.emit(msg, fimEventFields('modified', p, state, mode, origin, ts, audit));
+    this.store(p, dir, scanId, () => baseline.put({ path: p, state, lastEvent: msg ? ts : known.lastEvent }, seenBy));
     return msg ? 'modified' : 'unchanged';
+  }
+
+  /**
+   * Writes the row a check found for `p`; in a scan before the first scan ended, in the same
+   * transaction as the first scan's progress past `p`: the progress never covers a file whose row
+   * is not stored (a resumed first scan would report that file added).
+   */
+  private store(p: string, dir: DirectoryConfig, scanId: number, write: () => void): void {
+    const progress = scanId ? this.firstScan?.past(dir.path, p) : undefined;
+    if (!progress) return write();
+    this.o.baseline.transaction(() => {
+      write();
+      this.o.baseline.setMeta(FIRST_SCAN_META, progress.toString());
+    });
+    this.firstScan = progress;
   }
 
   private diff(p: string, dir: DirectoryConfig, read: ReadState): string | undefined {

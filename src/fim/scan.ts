@@ -144,8 +144,21 @@ export function vanished(e: unknown): boolean {
 }
 
 /**
+ * The order in which walkDirectory yields paths: depth first, each directory's entries by name
+ * (UTF-16 code units, as sort() compares), i.e. component by component; a directory before what
+ * it holds. Negative when `a` comes first. Deterministic: adding or removing a file does not move
+ * the others (the first scan's progress relies on it, first-scan.ts).
+ */
+export function walkOrder(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  return x.length - y.length;
+}
+
+/**
  * The regular files and symbolic links under one configured directory (or that entry itself;
- * or, with `start`, under one of its subdirectories),
+ * or, with `start`, under one of its subdirectories), in walkOrder,
  * depth first, each directory listed through a descriptor resolved beneath `root` (access.ts):
  * a directory swapped for a link is never entered, a link is an entry like a file (Wazuh lstat()s),
  * FIFOs, sockets and devices are skipped. Entries that vanish while walking are skipped silently:
@@ -218,6 +231,7 @@ export function* walkDirectory(
     } finally {
       listing.close();
     }
+    // last first, so the stack pops them in walkOrder (for siblings, the order of their names)
     children.sort((a, b) => (a.p < b.p ? 1 : a.p > b.p ? -1 : 0));
     for (const c of children) stack.push(c);
   }

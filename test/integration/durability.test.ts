@@ -1,7 +1,7 @@
 // Nothing lost: the agent process against the test manager while the manager goes away three
 // times and the agent itself is killed with SIGKILL; while the first of a cluster's two nodes goes
-// away and the agent fails over to the second; and a kernel ring buffer too small for a burst of
-// deletions.
+// away and the agent fails over to the second; a first scan killed half-way; and a kernel ring
+// buffer too small for a burst of deletions.
 import { expect } from 'chai';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,10 +9,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../../src/agent.js';
 import { parseAgentConfig } from '../../src/config/load.js';
+import { Baseline } from '../../src/fim/db.js';
+import { agentPaths } from '../../src/paths.js';
 import { readHostInfo } from '../../src/host.js';
 import { MemoryLogger } from '../../src/log.js';
 import { failoverLines, resentEvents } from '../support/agent-log.js';
 import { AgentProcess } from '../support/agent-process.js';
+import { startCli } from '../support/cli.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 import { TestRemoted } from '../support/remoted.js';
 import { sleep, until } from '../support/wait.js';
@@ -30,18 +33,27 @@ function deletions(...remoteds: TestRemoted[]): Map<string, number> {
   return seen;
 }
 
-/** `remotedPorts`: the <server>s in failover order (default: the manager's remoted alone). */
-function fimConf(manager: TestManager, dir: string, tree: string, mode: 'realtime' | 'whodata', eps: number, remotedPorts = [manager.remoted.tcpPort]): string {
+/**
+ * `eps`: the client buffer's events_per_second, or 'unpaced' (<client_buffer> disabled);
+ * `remotedPorts`: the <server>s in failover order (default: the manager's remoted alone).
+ */
+function fimConf(
+  manager: TestManager, dir: string, tree: string, mode: 'scheduled' | 'realtime' | 'whodata', eps: number | 'unpaced',
+  remotedPorts = [manager.remoted.tcpPort],
+): string {
   const passwordFile = path.join(dir, 'authd.pass');
   fs.writeFileSync(passwordFile, `${TEST_PASSWORD}\n`);
-  return agentConf({
+  const conf = agentConf({
     servers: remotedPorts.map((port) => ({ port })), authdPort: manager.authd.port, passwordFile, notifyTime: 2, timeReconnect: 10,
     extra: `  <syscheck>
     <frequency>43200</frequency>
     <max_eps>0</max_eps>
-    <directories ${mode}="yes">${tree}</directories>
+    <directories${mode === 'scheduled' ? '' : ` ${mode}="yes"`}>${tree}</directories>
   </syscheck>`,
-  }).replace('<events_per_second>500</events_per_second>', `<events_per_second>${eps}</events_per_second>`);
+  });
+  return eps === 'unpaced'
+    ? conf.replace('<disabled>no</disabled>', '<disabled>yes</disabled>')
+    : conf.replace('<events_per_second>500</events_per_second>', `<events_per_second>${eps}</events_per_second>`);
 }
 
 function makeTree(tree: string, files: number): string[] {
@@ -183,6 +195,75 @@ describe('durability: nothing lost', function () {
       agent.kill('SIGTERM');
       await agent.exited;
       await second.stop();
+    }
+  });
+
+  it('a first scan SIGKILLed half-way is resumed: changes to what it had stored are reported (550, 553, 554), the rest is baselined silently, the inventory converges', async () => {
+    const tree = path.join(tmp.dir, 'tree');
+    const home = path.join(tmp.dir, 'home');
+    const files = makeTree(tree, 50_000);
+    const conf = path.join(tmp.dir, 'ossec.conf');
+    fs.writeFileSync(conf, fimConf(manager, tmp.dir, tree, 'scheduled', 'unpaced'));
+    const { fimDb } = agentPaths(home);
+    /** The baseline's rows, read beside the agent (WAL: readers do not block it); [] before it exists. */
+    const stored = <T>(read: (b: Baseline) => T, none: T): T => {
+      if (!fs.existsSync(fimDb)) return none;
+      const b = new Baseline(fimDb);
+      try {
+        return read(b);
+      } finally {
+        b.close();
+      }
+    };
+    const fimAlerts = () => manager.remoted.alerts.filter((a) => ['550', '553', '554'].includes(a.rule.id))
+      .map((a) => `${a.rule.id} ${String(a.syscheck?.['path'])}`);
+
+    const t0 = Date.now();
+    let agent = startCli(['-c', conf, '--home', home, 'run']);
+    try {
+      // walk order: d0, d1, ... (5,000 files each): at 20,000 rows d0 and d1 are whole
+      await until('the first scan half-way', () => stored((b) => b.count(), 0) >= 20_000, 120_000);
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+      const rows = new Set(stored((b) => b.all().map((e) => e.path), []));
+      expect(agent.stderr, 'killed before the first scan ended').to.not.match(/scan ended/);
+      expect(rows.size, 'killed before the first scan ended').to.be.below(files.length);
+      const inD0 = files.filter((f) => f.startsWith(path.join(tree, 'd0/')));
+      const inD1 = files.filter((f) => f.startsWith(path.join(tree, 'd1/')));
+      expect([...inD0, ...inD1].every((f) => rows.has(f)), 'd0 and d1 were stored').to.equal(true);
+
+      // while the agent is down, in the part of the tree the first scan had stored
+      const modified = inD0[7]!;
+      const deleted = inD1[3]!;
+      const added = path.join(tree, 'd0', 'added-while-down.txt');
+      fs.appendFileSync(modified, 'changed while the agent was down\n');
+      fs.rmSync(deleted);
+      fs.writeFileSync(added, 'new while the agent was down\n');
+
+      const killedAt = Date.now() - t0;
+      const t1 = Date.now();
+      agent = startCli(['-c', conf, '--home', home, 'run']);
+      const restarted = agent;
+      await until('the resumed first scan', () => /scan ended/.test(restarted.stderr), 180_000);
+      const resumedIn = Date.now() - t1;
+      const expected = [`550 ${modified}`, `553 ${deleted}`, `554 ${added}`];
+      await until('the three alerts', () => expected.every((e) => fimAlerts().includes(e)), 30_000);
+      expect(restarted.stderr).to.match(/Resuming the first scan/);
+      expect(restarted.stderr).to.match(/scan ended: 50000 files/);
+
+      const onDisk = new Set([...files.filter((f) => f !== deleted), added]);
+      const inventory = () => manager.remoted.inventory.get(manager.authd.keys[0]!.id) ?? new Map<string, string>();
+      await until('the manager inventory equal to the tree', () => inventory().size === onDisk.size && [...onDisk].every((f) => inventory().has(f)), 180_000);
+      const convergedIn = Date.now() - t1;
+      const checksums = stored((b) => new Map(b.all().map((e) => [e.path, e.state.checksum])), new Map<string, string>());
+      expect(checksums.size, 'the baseline holds the tree, the deleted file\'s row gone').to.equal(onDisk.size);
+      expect([...inventory()].every(([p, c]) => checksums.get(p) === c), 'the inventory has the baseline\'s attributes').to.equal(true);
+      expect(fimAlerts().sort(), 'nothing else: the files the first scan had not reached were baselined silently').to.deep.equal(expected);
+      console.log(`      SIGKILLed ${killedAt} ms after start, ${rows.size} of ${files.length} files stored; restarted: ` +
+        `${/scan ended: [^\n]*/.exec(restarted.stderr)?.[0]} in ${resumedIn} ms, the manager's inventory equal to the tree after ${convergedIn} ms`);
+    } finally {
+      agent.child.kill('SIGTERM');
+      await agent.exited;
     }
   });
 

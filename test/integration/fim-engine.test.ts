@@ -92,6 +92,67 @@ describe('fim engine', function () {
     db.close();
   });
 
+  it('a first scan interrupted (twice) is resumed: stored rows compared, additions where it had been reported, the rest baselined silently', async () => {
+    const root = path.join(tmp.dir, 'interrupted');
+    const at = (f: string) => path.join(root, f);
+    // walk order: a/…, then a-b/…, then b/…
+    for (const d of ['a', 'a-b', 'b']) {
+      fs.mkdirSync(at(d), { recursive: true });
+      for (let i = 0; i < 100; i++) fs.writeFileSync(at(`${d}/f${String(i).padStart(3, '0')}`), `${d} ${i}\n`);
+    }
+    const cfg = parseAgentConfig(`<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
+      <directories>${root}</directories><max_eps>0</max_eps></syscheck></ossec_config>`, 'x');
+    const dbFile = path.join(tmp.dir, 'interrupted.db');
+    const out: string[] = [];
+    const reported = () => out.map((m) => alertFor(agent, m)).filter((a) => a !== undefined)
+      .map((a) => `${a.rule.id} ${(a.syscheck as { path: string }).path.slice(root.length + 1)}`).sort();
+    /** One start of the agent: a scan on a new engine, cut short (as by a crash) once it has stored `rows` rows. */
+    const start = async (rows = Infinity) => {
+      const log = new MemoryLogger();
+      let stored = 0;
+      let e: FimEngine | undefined;
+      const db = new (class extends Baseline {
+        override put(...a: Parameters<Baseline['put']>) {
+          super.put(...a);
+          if (++stored === rows) e!.stop();
+        }
+        override touch(...a: Parameters<Baseline['touch']>) {
+          super.touch(...a);
+          if (++stored === rows) e!.stop();
+        }
+      })(dbFile);
+      e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log });
+      await e.scan();
+      db.close();
+      return log;
+    };
+
+    await start(150); // a/ whole, a-b/ up to f049
+    expect(reported()).to.deep.equal([]);
+    fs.appendFileSync(at('a/f010'), 'changed while down\n');
+    fs.rmSync(at('a-b/f020'));
+    for (const f of ['a/new', 'a-b/f030-new', 'a-b/f060-new', 'b/new']) fs.writeFileSync(at(f), 'new while down\n');
+
+    const second = await start(50); // a/f000 to a/f049: behind where the first run got
+    fs.writeFileSync(at('a-b/f040-new'), 'new while down, where only the first run had been\n');
+
+    const third = await start();
+    expect(reported()).to.deep.equal(['550 a/f010', '553 a-b/f020', '554 a-b/f030-new', '554 a-b/f040-new', '554 a/new']);
+    expect(second.has('info', /^Resuming the first scan/)).to.equal(true);
+    expect(third.has('info', /^Resuming the first scan/)).to.equal(true);
+    expect(third.has('info', /^The resumed first scan ended: 3 files added where it had been were reported, 152 where it had not been were baselined silently\.$/))
+      .to.equal(true);
+    const db = new Baseline(dbFile);
+    expect(db.count(), 'the deleted file\'s row is gone').to.equal(304);
+    expect(db.getMeta('first-scan'), 'the first scan has ended').to.equal(undefined);
+    db.close();
+
+    out.length = 0;
+    fs.writeFileSync(at('b/later'), 'after the first scan ended\n');
+    await start();
+    expect(reported(), 'later scans report every change').to.deep.equal(['554 b/later']);
+  });
+
   it('reports a real-time deletion with who-data from the capture', async () => {
     const db = new Baseline(':memory:');
     const e = engine(db);
@@ -116,6 +177,35 @@ describe('fim engine', function () {
 
   const who = { pid: process.pid, tid: process.pid, ppid: process.ppid, uid: 0, euid: 0, gid: 0, loginuid: undefined, comm: 'node', parentComm: 'sh', cwd: '/', parentCwd: '/' };
   const capture = (op: CaptureEvent['op'], p: string): CaptureEvent => ({ op, source: 'tracepoint', path: p, inode: 0n, device: 0, ktimeNs: 1n, truncated: false, who });
+
+  it('a file changed in real time after the running scan passed it is not reported deleted at the end of that scan', async () => {
+    const big = path.join(tmp.dir, 'big');
+    fs.mkdirSync(big);
+    const files = Array.from({ length: 20_000 }, (_, i) => path.join(big, `f${String(i).padStart(5, '0')}.txt`));
+    files.forEach((f, i) => fs.writeFileSync(f, `${i}\n`));
+    const cfg = parseAgentConfig(conf(tmp.dir).replace(`${tmp.dir}/tree</directories>`, `${big}</directories>`), path.join(tmp.dir, 'ossec.conf'));
+    const db = new Baseline(':memory:');
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: new MemoryLogger() });
+    try {
+      await e.scan();
+      fs.writeFileSync(path.join(big, 'f10000-new.txt'), 'new\n'); // walked half-way, long after f00000
+      sent.length = 0;
+      const scan = e.scan();
+      // the second scan has walked past files[0] once the row of the new file is stored
+      while (!db.get(path.join(big, 'f10000-new.txt'))) await new Promise((r) => setImmediate(r));
+      fs.appendFileSync(files[0]!, 'changed in real time\n');
+      await e.onCapture([capture('modify', files[0]!)]);
+      await e.idle();
+      const summary = await scan;
+      expect(summary.files, 'the scan was still running when the event came').to.equal(20_001);
+      const about = alerts().filter((a) => a.syscheck?.['path'] === files[0]).map((a) => `${a.rule.id} ${String(a.syscheck?.['mode'])}`);
+      expect(about).to.deep.equal(['550 whodata']);
+      expect(db.get(files[0]!), 'still in the baseline').to.not.equal(undefined);
+    } finally {
+      db.close();
+      fs.rmSync(big, { recursive: true, force: true });
+    }
+  });
 
   it('rm -rf: each file deleted once, though its own event and its directory\'s arrive side by side', async () => {
     const db = new Baseline(':memory:');

@@ -13,9 +13,9 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CliProcess, startCli } from '../support/cli.js';
+import { CliProcess, sigtermWithin, startCli } from '../support/cli.js';
 import {
-  Canary, NOBODY_GID, NOBODY_UID, Secret, UserRun, asNobody, clientKeysSecrets, leaks, makeCanary, sigtermWithin,
+  Canary, NOBODY_GID, NOBODY_UID, Secret, UserRun, asNobody, clientKeysSecrets, leaks, makeCanary,
 } from '../support/hostile-users.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 

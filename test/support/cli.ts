@@ -1,5 +1,6 @@
 // The wazuh-bpf-agent command line as a child process, the way an administrator runs it;
-// optionally behind a wrapper command (setpriv(1)) that changes its user or capabilities.
+// optionally behind a wrapper command (setpriv(1)) that changes its user or capabilities; and
+// SIGTERM with a stated bound.
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -74,4 +75,52 @@ export function sendToQueue(home: string, line: string): Promise<void> {
     const c = net.connect(path.join(home, 'queue', 'sockets', 'queue'), () => c.end(`${line}\n`, () => resolve()));
     c.on('error', reject);
   });
+}
+
+export interface StopResult {
+  /** Milliseconds from SIGTERM to exit, or the bound when it did not exit in time. */
+  ms: number;
+  /** Whether it exited by itself within the bound (else it was SIGKILLed). */
+  stopped: boolean;
+  code: number;
+  /** When it did not stop: where its threads were waiting then (name and kernel wait channel, /proc). */
+  waits?: string;
+}
+
+/** Each thread of `pid` as "name:wait channel" (e.g. "node:fifo_open"), counted: where a hung process sits. */
+export function threadWaits(pid: number): string {
+  const counts = new Map<string, number>();
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const wchan = fs.readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8').trim() || 'running';
+        const at = `${tid === String(pid) ? 'main thread ' : ''}${comm}:${wchan}`;
+        counts.set(at, (counts.get(at) ?? 0) + 1);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+  } catch {
+    return 'unknown (gone)';
+  }
+  return [...counts].map(([at, n]) => (n > 1 ? `${n}× ${at}` : at)).join(', ');
+}
+
+/** SIGTERM, then waits at most `boundMs` for the exit; SIGKILLs what is still running then. */
+export async function sigtermWithin(agent: CliProcess, boundMs: number): Promise<StopResult> {
+  const t0 = process.hrtime.bigint();
+  agent.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    agent.exited.then((r) => ({ stopped: true, code: r.code })),
+    new Promise<{ stopped: false; code: number }>((resolve) => (timer = setTimeout(() => resolve({ stopped: false, code: -1 }), boundMs))),
+  ]);
+  clearTimeout(timer);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (outcome.stopped) return { ms, ...outcome };
+  const waits = threadWaits(agent.child.pid!);
+  agent.child.kill('SIGKILL');
+  await agent.exited;
+  return { ms: boundMs, ...outcome, waits };
 }

@@ -1,11 +1,10 @@
 // Local users attacking the agent through the trees it monitors: the secrets they are after (a
-// root-only canary, the agent's own client.keys), a way to run their shell loops as `nobody`, a
-// search of everything the manager received for those secrets, and SIGTERM with a stated bound.
+// root-only canary, the agent's own client.keys), a way to run their shell loops as `nobody`, and
+// a search of everything the manager received for those secrets.
 import { ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CliProcess } from './cli.js';
 
 export const NOBODY_UID = 65534;
 export const NOBODY_GID = 65534;
@@ -95,52 +94,4 @@ export function asNobody(cwd: string, argv: string[]): UserRun {
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })));
   return { child, exited };
-}
-
-export interface StopResult {
-  /** Milliseconds from SIGTERM to exit, or the bound when it did not exit in time. */
-  ms: number;
-  /** Whether it exited by itself within the bound (else it was SIGKILLed). */
-  stopped: boolean;
-  code: number;
-  /** When it did not stop: where its threads were waiting then (name and kernel wait channel, /proc). */
-  waits?: string;
-}
-
-/** Each thread of `pid` as "name:wait channel" (e.g. "node:fifo_open"), counted: where a hung process sits. */
-export function threadWaits(pid: number): string {
-  const counts = new Map<string, number>();
-  try {
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-        const wchan = fs.readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8').trim() || 'running';
-        const at = `${tid === String(pid) ? 'main thread ' : ''}${comm}:${wchan}`;
-        counts.set(at, (counts.get(at) ?? 0) + 1);
-      } catch {
-        // a thread that ended meanwhile
-      }
-    }
-  } catch {
-    return 'unknown (gone)';
-  }
-  return [...counts].map(([at, n]) => (n > 1 ? `${n}× ${at}` : at)).join(', ');
-}
-
-/** SIGTERM, then waits at most `boundMs` for the exit; SIGKILLs what is still running then. */
-export async function sigtermWithin(agent: CliProcess, boundMs: number): Promise<StopResult> {
-  const t0 = process.hrtime.bigint();
-  agent.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    agent.exited.then((r) => ({ stopped: true, code: r.code })),
-    new Promise<{ stopped: false; code: number }>((resolve) => (timer = setTimeout(() => resolve({ stopped: false, code: -1 }), boundMs))),
-  ]);
-  clearTimeout(timer);
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (outcome.stopped) return { ms, ...outcome };
-  const waits = threadWaits(agent.child.pid!);
-  agent.child.kill('SIGKILL');
-  await agent.exited;
-  return { ms: boundMs, ...outcome, waits };
 }

@@ -60,6 +60,8 @@ export class TestRemoted {
    * keeps it: events add/replace/remove rows, `state` messages replace rows, integrity_clear empties.
    */
   readonly inventory = new Map<string, Map<string, string>>();
+  /** Answer keepalives: false is a manager that reads events and never confirms them (a test may switch it). */
+  ackKeepalives: boolean;
   /** Agent names seen starting, for rule 501 (first time) vs 503. */
   private readonly startedNames = new Set<string>();
   tcpPort = 0;
@@ -74,6 +76,7 @@ export class TestRemoted {
   constructor(private readonly opts: TestRemotedOptions) {
     this.tcpPort = opts.tcpPort ?? 0;
     this.udpPort = opts.udpPort ?? 0;
+    this.ackKeepalives = opts.ackKeepalives !== false;
   }
 
   async start(): Promise<void> {
@@ -201,7 +204,7 @@ export class TestRemoted {
       this.analyze(agentId, text);
       this.syncInventory(agentId, text);
     }
-    if (text.startsWith('#!-agent startup ') || (text.startsWith('#!-') && isValidKeepalive(text) && this.opts.ackKeepalives !== false)) {
+    if (text.startsWith('#!-agent startup ') || (text.startsWith('#!-') && isValidKeepalive(text) && this.ackKeepalives)) {
       this.sendToAgent(agentId, '#!-agent ack ');
     }
     if (isValidKeepalive(text) && this.opts.mergedMg) this.pushMergedIfStale(agentId, text);
