@@ -200,6 +200,7 @@ export class FimEngine {
             if (this.stopping) break;
             if (configFor(f.path, dirs) !== dir) continue;
             summary.files++;
+            if (this.beyondFileLimit(f.path)) continue;
             const read = this.readState(root, f.path, dir, 'scan', f);
             // awaited in compare(); this only keeps an early failure from counting as unhandled
             read.catch(() => undefined);
@@ -337,6 +338,7 @@ export class FimEngine {
         if (st && !st.isFile() && !st.isSymbolicLink()) return;
         present = st !== undefined && isMonitoredFile(p, dir, this.o.syscheck);
         if (st && !present) return;
+        if (present && this.beyondFileLimit(p)) return;
         if (present) read = await this.readState(root, p, dir, 'realtime');
       }
     } finally {
@@ -419,14 +421,8 @@ export class FimEngine {
     const opts = { mode, checks: checksOf(dir), tags: dir.tags, audit, contentChanges };
     const seenBy = scanId || this.runningScanId;
     if (!known) {
-      const limit = this.o.syscheck.fileLimit;
-      if (limit.enabled && limit.entries > 0 && this.entryCount() >= limit.entries) {
-        if (!this.fullWarned) {
-          this.fullWarned = true;
-          this.o.log.warn(`File database is full (file_limit ${limit.entries} entries): '${printablePath(p)}' and further new files are not monitored.`);
-        }
-        return 'unchanged';
-      }
+      // the scan's look-ahead may have read a few files past the limit: none of them is stored
+      if (this.beyondFileLimit(p)) return 'unchanged';
       // The event is spooled before the baseline changes: a crash in between repeats it, never loses it.
       if (report === 'everything') await this.emit(fileAddedMessage(p, state, ts, opts), fimEventFields('added', p, state, mode, origin, ts, audit));
       this.store(p, dir, scanId, () => baseline.put({ path: p, state, lastEvent: ts }, seenBy));
@@ -476,6 +472,21 @@ export class FimEngine {
     if (this.entries !== undefined) this.entries--;
     if (dir.reportChanges) this.o.diffs?.forget(entry.path);
     this.fullWarned = false;
+  }
+
+  /**
+   * A file the baseline does not hold while it holds file_limit entries: it is neither read nor
+   * hashed nor stored (Wazuh hashes it, then fails the insert with this debug line).
+   */
+  private beyondFileLimit(p: string): boolean {
+    const limit = this.o.syscheck.fileLimit;
+    if (!limit.enabled || limit.entries <= 0 || this.entryCount() < limit.entries || this.o.baseline.get(p)) return false;
+    if (!this.fullWarned) {
+      this.fullWarned = true;
+      this.o.log.warn(`File database is full (file_limit ${limit.entries} entries): '${printablePath(p)}' and further new files are not monitored.`);
+    }
+    this.o.log.debug(`Couldn't insert '${printablePath(p)}' entry into DB. The DB is full, please check your configuration.`);
+    return true;
   }
 
   private entryCount(): number {

@@ -263,14 +263,19 @@ describe('fim engine', function () {
     db.close();
   });
 
-  it('honours file_limit (new files beyond it are not monitored, with one warning) and max_eps', async () => {
+  it('honours file_limit (new files beyond it are neither hashed nor monitored, with one warning) and max_eps', async () => {
     const db = new Baseline(':memory:');
     const log = new MemoryLogger();
     const cfg = parseAgentConfig(conf(tmp.dir, '<file_limit><enabled>yes</enabled><entries>10</entries></file_limit><max_eps>20</max_eps>'), 'x');
     const out: string[] = [];
-    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log });
-    await e.scan();
+    let hashed = 0;
+    const counting = { hash: (...args: Parameters<HashPool['hash']>) => (hashed++, hashes.hash(...args)) } as unknown as HashPool;
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes: counting, who: new WhoResolver(), send: (m) => out.push(m), log });
+    const { files } = await e.scan();
     expect(db.count()).to.equal(10);
+    // at most the scan's look-ahead (64 files) is read past the limit, not the other ~990
+    expect(hashed, `${hashed} of ${files} files hashed`).to.be.at.most(10 + 64);
+    expect(log.records.filter((r) => /^Couldn't insert '.*' entry into DB\. The DB is full, please check your configuration\.$/.test(r.msg)).length).to.be.at.least(files - 10 - 64);
     expect(log.records.filter((r) => r.level === 'warn' && /file_limit 10 entries/.test(r.msg))).to.have.length(1);
     expect(log.has('warn', /^\(6926\): File database is 100% full\.$/)).to.equal(true);
     expect(out).to.include('1:syscheck:wazuh: FIM DB: {"fim_db_table":"file_entry","file_limit":10,"file_count":10,"alert_type":"full"}');
