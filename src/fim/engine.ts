@@ -21,6 +21,7 @@ import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
 import { SpoolWriteError } from '../spool/spool.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
+import { PerSecondLimit } from '../timers.js';
 
 export interface FimEngineOptions {
   syscheck: SyscheckConfig;
@@ -96,8 +97,8 @@ export class FimEngine {
   private scanning: Promise<ScanSummary> | undefined;
   private syncId = 0;
   private readonly now: () => number;
-  /** max_eps pacing: events sent in the current second. */
-  private window = { second: 0, sent: 0 };
+  /** <max_eps>: FIM events a second. */
+  private readonly eventLimit: PerSecondLimit;
   private fullWarned = false;
   private dbState: DbState = 'empty';
   /** The configured directories, wildcards expanded: at start and at each scan, as Wazuh does. */
@@ -122,6 +123,7 @@ export class FimEngine {
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.dirs = expandDirectories(o.syscheck.directories);
+    this.eventLimit = new PerSecondLimit(o.syscheck.maxEps);
   }
 
   /** The monitored directories as of the last expansion (wildcards resolved). */
@@ -484,16 +486,8 @@ export class FimEngine {
 
   /** Sends one FIM event, at most `max_eps` a second (Wazuh's syscheck pacing; 0 = unlimited). */
   private async emit(message: string, fim: FimEventFields): Promise<void> {
-    const max = this.o.syscheck.maxEps;
-    if (max > 0) {
-      const second = Math.floor(Date.now() / 1000);
-      if (second !== this.window.second) this.window = { second, sent: 0 };
-      if (this.window.sent >= max) {
-        await new Promise((r) => setTimeout(r, (second + 1) * 1000 - Date.now()));
-        this.window = { second: second + 1, sent: 0 };
-      }
-      this.window.sent++;
-    }
+    const paced = this.eventLimit.take();
+    if (paced) await paced;
     this.o.send(message, fim);
   }
 
