@@ -11,7 +11,8 @@ import {
 } from '../../src/wazuh/codec.js';
 import type { AgentKey } from '../../src/wazuh/keys.js';
 import { TestAlert, alertFor } from './analysis.js';
-import { entriesInRange, integrityChecksum, syncRequestMessage } from '../../src/fim/format.js';
+import { syncRequestMessage } from '../../src/fim/format.js';
+import { entriesInRange, integrityChecksum } from './rsync-model.js';
 
 export interface ReceivedMessage {
   agentId: string;
