@@ -65,7 +65,7 @@ async function scanWithAgent(root: string, db: string): Promise<void> {
   const baseline = new Baseline(db);
   const hashes = new HashPool();
   const log = new MemoryLogger();
-  const engine = new FimEngine({ syscheck: config.syscheck, baseline, hashes, who: new WhoResolver(), send: () => undefined, log });
+  const engine = new FimEngine({ syscheck: config.syscheck, baseline, hashes, who: new WhoResolver(), send: () => undefined, sendSync: async () => undefined, log });
   const t0 = process.hrtime.bigint();
   const summary = await engine.scan();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

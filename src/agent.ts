@@ -198,7 +198,10 @@ export class Agent {
     const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb, disk);
     const diffs = new DiffStore({ dir: this.paths.diffDir, quotaKb: s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined, log, disk });
     const hashes = new HashPool({ niceness: s.processPriority });
-    const engine = new FimEngine({ syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m, fim) => this.submit(m, fim), log, diffs });
+    const engine = new FimEngine({
+      syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m, fim) => this.submit(m, fim), sendSync: (m, signal) => this.buffer!.pushSync(m, signal),
+      log, diffs,
+    });
     this.fim = { engine, baseline, hashes };
     this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
     const live = engine.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);

@@ -1,4 +1,5 @@
-// Waiting, in the two forms the agent needs.
+// Waiting, in the three forms the agent needs.
+import { setTimeout as delay } from 'node:timers/promises';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,5 +52,32 @@ export class Stoppable {
     this.isStopped = true;
     for (const fn of [...this.onStopCallbacks]) fn();
     this.onStopCallbacks.clear();
+  }
+}
+
+/**
+ * At most `max` a second (0: no limit), counted per wall-clock second as Wazuh's syscheck counts its
+ * max_eps and sync max_eps (run_check.c send_syscheck_msg, fim_sync_check_eps): a burst of `max`,
+ * then a wait for the next second.
+ */
+export class PerSecondLimit {
+  /** The second being counted, and how many it has taken. */
+  private window = { second: 0, taken: 0 };
+
+  constructor(private readonly max: number) {}
+
+  /**
+   * Counts one more: undefined when it may go now (the caller goes on in the same turn), else a
+   * promise that resolves when it may, or rejects with an AbortError when `signal` aborts the wait.
+   */
+  take(signal?: AbortSignal): Promise<void> | undefined {
+    if (this.max <= 0) return undefined;
+    const second = Math.floor(Date.now() / 1000);
+    if (second > this.window.second) this.window = { second, taken: 0 };
+    // the window may be a second ahead already: callers waiting for it have their places in it
+    if (this.window.taken >= this.max) this.window = { second: this.window.second + 1, taken: 0 };
+    this.window.taken++;
+    const wait = this.window.second * 1000 - Date.now();
+    return wait > 0 ? delay(wait, undefined, { signal }) : undefined;
   }
 }

@@ -22,7 +22,9 @@
 //    taken in ascending path order ("WHERE path BETWEEN '?' and '?' ORDER BY path", syscheckd/src/
 //    db/src/fimDBSpecialization.h), printed as lowercase hex (shared_modules/utils/stringHelper.h
 //    asciiToHex). SQLite's default BINARY collation orders paths by their UTF-8 bytes (memcmp),
-//    which is what comparePaths() does.
+//    which is what comparePaths() does. The agent reads the entries from its baseline in that
+//    order, a page at a time, and feeds them to a RangeChecksum, or to a RangeSplit when the
+//    manager asks for a range to be split in two.
 
 import { createHash } from 'node:crypto';
 
@@ -87,12 +89,63 @@ export interface ChecksummedEntry {
 
 /**
  * The checksum of a range of entries as the agent sends it in integrity_check_* messages:
- * sha1(checksum_1 + checksum_2 + ... ) over the entries sorted by path (byte order).
- * An empty list gives sha1("") (da39a3ee...), which the agent never sends for a global check
- * (an empty table produces integrity_clear instead).
+ * sha1(checksum_1 + checksum_2 + ...), fed the entries in byte order of path. No entry gives
+ * sha1("") (da39a3ee...), which the agent never sends for a global check (an empty table produces
+ * integrity_clear instead).
  */
-export function integrityChecksum(entries: readonly ChecksummedEntry[]): string {
-  const hash = createHash('sha1');
-  for (const e of [...entries].sort((x, y) => comparePaths(x.path, y.path))) hash.update(e.checksum, 'utf8');
-  return hash.digest('hex');
+export class RangeChecksum {
+  private readonly hash = createHash('sha1');
+
+  add(entry: ChecksummedEntry): void {
+    this.hash.update(entry.checksum, 'utf8');
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export interface RangeHalves {
+  left: { end: string; tail: string; checksum: string };
+  right: { begin: string; checksum: string };
+}
+
+/**
+ * rsync's split of a range whose checksum the manager found different (rsyncImplementation.cpp
+ * sendChecksumFail, fillChecksum with CHECKSUM_SPLIT). With `size` entries counted in the range,
+ * middle = floor(size / 2); fed the range's entries in byte order of path, the first `middle` make
+ * the left half (its checksum; its last path is the left's `end`), the next entry's path is both
+ * the left's `tail` and the right's `begin`, and the right checksum covers that entry and every
+ * one after it.
+ */
+export class RangeSplit {
+  private readonly middle: number;
+  private fed = 0;
+  private half = new RangeChecksum();
+  private left: { end: string; checksum: string } | undefined;
+  private tail: string | undefined;
+
+  constructor(size: number) {
+    this.middle = Math.floor(size / 2);
+  }
+
+  add(entry: ChecksummedEntry): void {
+    this.half.add(entry);
+    this.fed++;
+    if (this.fed === this.middle) {
+      this.left = { end: entry.path, checksum: this.half.digest() };
+      this.half = new RangeChecksum();
+    } else if (this.fed === this.middle + 1) {
+      this.tail = entry.path;
+    }
+  }
+
+  /**
+   * The two halves, once every entry of the range was fed; undefined when fewer than middle + 1
+   * came (the range lost entries after they were counted): there is no right half to send.
+   */
+  halves(): RangeHalves | undefined {
+    if (!this.left || this.tail === undefined) return undefined;
+    return { left: { ...this.left, tail: this.tail }, right: { begin: this.tail, checksum: this.half.digest() } };
+  }
 }

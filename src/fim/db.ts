@@ -5,10 +5,15 @@
 // While the disk is full (with `disk`), writes are kept in memory (at most HELD_MAX paths, the
 // last write of each) and reads see them; they go to the file in one transaction once the disk
 // takes writes again (DiskSpace asks).
+//
+// The integrity synchronization reads ranges of it in byte order of path (Wazuh's "WHERE path
+// BETWEEN '?' and '?' ORDER BY path", syscheckd/src/db/src/fimDBSpecialization.h) through a
+// RangeCursor, a page at a time: the baseline is never read whole into memory.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type DiskSpace, isDiskError } from '../disk-space.js';
+import { type ChecksummedEntry, comparePaths } from './checksum.js';
 import type { FileState } from './format.js';
 
 /** Paths whose latest write waits in memory while the disk is full, at most. */
@@ -32,6 +37,15 @@ interface Row {
   scan: number;
 }
 
+/** Paths from `begin` to `end`, both included, in byte order (SQL BETWEEN, BINARY collation). */
+export interface PathRange {
+  begin: string;
+  end: string;
+}
+
+/** What a cursor reads: the path and checksum alone (range checksums), or whole entries. */
+type CursorColumns = 'checksums' | 'entries';
+
 export class Baseline {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement<[string], Row>;
@@ -41,6 +55,8 @@ export class Baseline {
   private readonly hasStmt: Database.Statement<[string], { n: number }>;
   private readonly setMetaStmt: Database.Statement<[string, string]>;
   private readonly deleteMetaStmt: Database.Statement<[string]>;
+  /** A cursor's page queries, by columns, lower bound (after a page: strictly) and upper bound. */
+  private readonly pageStmts = new Map<string, Database.Statement<{ from: string; end?: string; limit: number }, Row>>();
   /** One transaction runner for every call: building one per call costs as much as a small write. */
   private readonly inTransaction: (fn: () => unknown) => unknown;
   /** Writes the disk could not take: path → the row to store, or null to delete it. */
@@ -194,9 +210,13 @@ export class Baseline {
     return this.withHeld(rows, this.heldUnder(prefix)).map(fromRow);
   }
 
-  count(): number {
-    let n = (this.db.prepare('SELECT count(*) AS n FROM file_entry').get() as { n: number }).n;
+  /** Entries in `range` (all of them without one), counting what waits in memory. */
+  count(range?: PathRange): number {
+    let n = range
+      ? this.db.prepare<PathRange, { n: number }>('SELECT count(*) AS n FROM file_entry WHERE path BETWEEN @begin AND @end').get(range)!.n
+      : this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM file_entry').get()!.n;
     for (const [p, row] of this.held) {
+      if (range && !inRange(p, range)) continue;
       const stored = this.hasStmt.get(p)!.n > 0;
       if (row && !stored) n++;
       else if (!row && stored) n--;
@@ -204,16 +224,42 @@ export class Baseline {
     return n;
   }
 
-  /** All entries in byte order of path (the order the integrity sync checksums ranges in). */
-  all(): BaselineEntry[] {
-    const rows = this.db.prepare<[], Row>('SELECT * FROM file_entry ORDER BY path').all();
-    return this.withHeld(rows, this.heldUnder('')).map(fromRow);
+  /** The paths and checksums in `range` (the whole baseline without one), in byte order of path. */
+  checksums(range?: PathRange): RangeCursor<ChecksummedEntry> {
+    return new RangeCursor(this.cursorSource('checksums', range), (r) => ({ path: r.path, checksum: r.checksum }));
+  }
+
+  /** The entries in `range` (the whole baseline without one), in byte order of path. */
+  entries(range?: PathRange): RangeCursor<BaselineEntry> {
+    return new RangeCursor(this.cursorSource('entries', range), fromRow);
+  }
+
+  private cursorSource(columns: CursorColumns, range: PathRange | undefined): CursorSource {
+    const held = [...this.held.keys()].filter((p) => !range || inRange(p, range)).sort(comparePaths);
+    return {
+      page: (after, limit) => this.pageStmt(columns, after !== undefined, range !== undefined)
+        .iterate({ from: after ?? range?.begin ?? '', end: range?.end, limit }),
+      held,
+      heldRow: (p) => this.held.get(p),
+    };
+  }
+
+  private pageStmt(columns: CursorColumns, strict: boolean, bounded: boolean): Database.Statement<{ from: string; end?: string; limit: number }, Row> {
+    const key = `${columns} ${strict} ${bounded}`;
+    let stmt = this.pageStmts.get(key);
+    if (!stmt) {
+      const selected = columns === 'checksums' ? 'path, checksum' : '*';
+      stmt = this.db.prepare(`SELECT ${selected} FROM file_entry WHERE path ${strict ? '>' : '>='} @from` +
+        `${bounded ? ' AND path <= @end' : ''} ORDER BY path LIMIT @limit`);
+      this.pageStmts.set(key, stmt);
+    }
+    return stmt;
   }
 
   /** `rows` (in path order) with what waits in memory in their place, still in byte order of path. */
   private withHeld(rows: Row[], held: { rows: Row[]; paths: Set<string> }): Row[] {
     if (!held.paths.size) return rows;
-    return rows.filter((r) => !held.paths.has(r.path)).concat(held.rows).sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+    return rows.filter((r) => !held.paths.has(r.path)).concat(held.rows).sort((a, b) => comparePaths(a.path, b.path));
   }
 
   /**
@@ -264,4 +310,64 @@ export class Baseline {
 
 function fromRow(r: Row): BaselineEntry {
   return { path: r.path, state: JSON.parse(r.state) as FileState, lastEvent: r.last_event };
+}
+
+function inRange(p: string, range: PathRange): boolean {
+  return comparePaths(p, range.begin) >= 0 && comparePaths(p, range.end) <= 0;
+}
+
+/** What a RangeCursor reads from: the stored rows a page at a time, and the writes held in memory. */
+interface CursorSource {
+  /** Stored rows after `after` (from the range's start without it), in path order, `limit` at most. */
+  page(after: string | undefined, limit: number): Iterable<Row>;
+  /** The held paths in the range when the cursor was made, in byte order. */
+  held: readonly string[];
+  /** A path's held write now: its row, null (deleted), or undefined (no longer held: it is stored). */
+  heldRow(p: string): Row | null | undefined;
+}
+
+/**
+ * Reads a range of the baseline in byte order of path, `limit` rows at a time. Between two calls
+ * no statement is open (better-sqlite3 refuses writes while a query runs), so the baseline may
+ * change meanwhile: each page sees it as it is then. Writes held in memory (a full disk) take the
+ * place of the stored rows they replace; those held after the cursor was made are not seen (the
+ * next synchronization sees them).
+ */
+export class RangeCursor<T> {
+  private after: string | undefined;
+  /** The next of `source.held` to merge in. */
+  private heldIndex = 0;
+  private ended = false;
+
+  constructor(private readonly source: CursorSource, private readonly map: (r: Row) => T) {}
+
+  /** True once next() has returned the last rows of the range. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** The next rows, `limit` stored ones at most (plus held ones among them); [] once done. */
+  next(limit: number): T[] {
+    if (this.ended) return [];
+    const out: T[] = [];
+    const { held, heldRow } = this.source;
+    const mergeHeldUpTo = (p: string | undefined) => {
+      for (; this.heldIndex < held.length && (p === undefined || comparePaths(held[this.heldIndex]!, p) <= 0); this.heldIndex++) {
+        const row = heldRow(held[this.heldIndex]!);
+        if (row) out.push(this.map(row));
+      }
+    };
+    let read = 0;
+    for (const row of this.source.page(this.after, limit)) {
+      read++;
+      this.after = row.path;
+      if (held.length) mergeHeldUpTo(row.path);
+      if (heldRow(row.path) === undefined) out.push(this.map(row));
+    }
+    if (read < limit) {
+      mergeHeldUpTo(undefined);
+      this.ended = true;
+    }
+    return out;
+  }
 }

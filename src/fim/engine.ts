@@ -1,6 +1,7 @@
 // The FIM engine: keeps the baseline, runs scans, turns real-time capture events into Wazuh FIM
-// events, and answers the manager's integrity synchronization. Messages leave through `send`
-// (the client buffer); the engine never touches sockets.
+// events, and runs the integrity synchronization with the manager (sync.ts). Events leave through
+// `send` (the spool), sync messages through `sendSync` (the client buffer's sync lane); the engine
+// never touches sockets.
 import fs from 'node:fs';
 import { MonitoredRoot, OpenFile } from './access.js';
 import type { CaptureEvent, FimOp } from '../capture/event.js';
@@ -8,8 +9,8 @@ import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { type Baseline, type BaselineEntry, BaselineHeldFullError } from './db.js';
 import {
-  AuditData, FileState, FimChecks, FimMode, answerSyncRequest, buildFileState, checkSyncId, fileAddedMessage,
-  fileDeletedMessage, fileModifiedMessage, integritySyncStart, parseSyncRequest, scanEndMessage, scanStartMessage,
+  AuditData, FileState, FimChecks, FimMode, buildFileState, fileAddedMessage, fileDeletedMessage, fileModifiedMessage,
+  parseSyncRequest, scanEndMessage, scanStartMessage,
 } from './format.js';
 import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
@@ -21,6 +22,8 @@ import type { WhoResolver } from './who.js';
 import type { FimEventFields } from '../spool/record.js';
 import { SpoolWriteError } from '../spool/spool.js';
 import { FimOrigin, fimEventFields } from './event-record.js';
+import { IntegritySync } from './sync.js';
+import { PerSecondLimit } from '../timers.js';
 
 export interface FimEngineOptions {
   syscheck: SyscheckConfig;
@@ -33,6 +36,11 @@ export interface FimEngineOptions {
    * the baseline may move on.
    */
   send: (message: string, fim?: FimEventFields) => void;
+  /**
+   * Hands one integrity sync message (`5:fim_file:...`) to the sync lane: resolves once it was
+   * taken, rejects when `signal` aborts first. Not durable: a sync can always be run again.
+   */
+  sendSync: (message: string, signal: AbortSignal) => Promise<void>;
   log: Logger;
   /** Stored copies for report_changes. */
   diffs?: DiffStore;
@@ -94,10 +102,10 @@ interface ReadState {
 
 export class FimEngine {
   private scanning: Promise<ScanSummary> | undefined;
-  private syncId = 0;
+  private readonly sync: IntegritySync;
   private readonly now: () => number;
-  /** max_eps pacing: events sent in the current second. */
-  private window = { second: 0, sent: 0 };
+  /** <max_eps>: FIM events a second. */
+  private readonly eventLimit: PerSecondLimit;
   private fullWarned = false;
   private dbState: DbState = 'empty';
   /** The configured directories, wildcards expanded: at start and at each scan, as Wazuh does. */
@@ -122,6 +130,9 @@ export class FimEngine {
   constructor(private readonly o: FimEngineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.dirs = expandDirectories(o.syscheck.directories);
+    this.eventLimit = new PerSecondLimit(o.syscheck.maxEps);
+    const { maxEps, queueSize } = o.syscheck.synchronization;
+    this.sync = new IntegritySync({ baseline: o.baseline, send: o.sendSync, maxEps, queueSize, log: o.log, now: this.now });
   }
 
   /** The monitored directories as of the last expansion (wildcards resolved). */
@@ -275,9 +286,10 @@ export class FimEngine {
     while (this.realtime.size) await Promise.all(this.realtime.values());
   }
 
-  /** Stops scans and real-time handling where they are; in-flight work is abandoned. */
+  /** Stops scans, real-time handling and the synchronization where they are; in-flight work is abandoned. */
   stop(): void {
     this.stopping = true;
+    this.sync.stop();
     for (const timers of this.writeChecks.values()) for (const t of timers) clearTimeout(t);
     this.writeChecks.clear();
   }
@@ -495,16 +507,8 @@ export class FimEngine {
 
   /** Sends one FIM event, at most `max_eps` a second (Wazuh's syscheck pacing; 0 = unlimited). */
   private async emit(message: string, fim: FimEventFields): Promise<void> {
-    const max = this.o.syscheck.maxEps;
-    if (max > 0) {
-      const second = Math.floor(Date.now() / 1000);
-      if (second !== this.window.second) this.window = { second, sent: 0 };
-      if (this.window.sent >= max) {
-        await new Promise((r) => setTimeout(r, (second + 1) * 1000 - Date.now()));
-        this.window = { second: second + 1, sent: 0 };
-      }
-      this.window.sent++;
-    }
+    const paced = this.eventLimit.take();
+    if (paced) await paced;
     this.o.send(message, fim);
   }
 
@@ -585,24 +589,28 @@ export class FimEngine {
     });
   }
 
-  /** Starts an integrity synchronization round (after each scan, as Wazuh's first sync). */
+  /**
+   * Starts an integrity synchronization round (after each scan, as Wazuh's first sync), cancelling
+   * what the last one still had to send.
+   */
   startSync(): void {
     if (!this.o.syscheck.synchronization.enabled) return;
-    this.syncId = this.now();
-    this.o.send(integritySyncStart(this.o.baseline.all(), this.syncId));
+    this.sync.start();
   }
 
-  /** A manager synchronization request (`fim_file dbsync checksum_fail {...}`). */
+  /** A manager synchronization request (`fim_file dbsync checksum_fail {...}`), answered in turn. */
   onSyncRequest(component: string, payload: string): void {
     const req = parseSyncRequest(`${component} ${payload}`);
     if (!req) {
       this.o.log.debug(`Ignoring malformed synchronization request: ${printablePath(payload.slice(0, 120))}`);
       return;
     }
-    const id = checkSyncId(this.syncId, req.id);
-    if (!id.accepted) return;
-    this.syncId = id.current;
-    for (const m of answerSyncRequest(req, this.o.baseline.all())) this.o.send(m);
+    this.sync.request(req);
+  }
+
+  /** Resolves once the synchronization has nothing left to read or send. */
+  syncIdle(): Promise<void> {
+    return this.sync.idle();
   }
 }
 

@@ -26,9 +26,9 @@
 // on SYSCHECK_MQ '8' with location "syscheck" (run_check.c send_syscheck_msg / fim_send_scan_info),
 // synchronization on DBSYNC_MQ '5' with the component as location (run_check.c fim_send_sync_state).
 
-import { attributesChecksum, comparePaths, integrityChecksum, type ChecksummedEntry } from './checksum.js';
+import { attributesChecksum, comparePaths } from './checksum.js';
 
-export { attributesChecksum, attributesChecksumInput, comparePaths, integrityChecksum } from './checksum.js';
+export { attributesChecksum, attributesChecksumInput, comparePaths } from './checksum.js';
 export type { ChecksumFields, ChecksummedEntry } from './checksum.js';
 
 export const SYSCHECK_PREFIX = '8:syscheck:';
@@ -505,7 +505,7 @@ export function fileDeletedMessage(path: string, state: FileState, lastEvent: nu
 //
 // 1. Every sync interval (and once after the first scan) the agent starts a sync (startRSync): id =
 //    time(NULL); if its table is empty it sends integrity_clear {id}, otherwise integrity_check_global
-//    {begin: first path, end: last path, checksum: integrityChecksum(all entries), id}.
+//    {begin: first path, end: last path, checksum: the range checksum of all entries (checksum.ts), id}.
 //    (fimDBSpecialization.h asks the first path with "path DESC" and the last with "path ASC", both with
 //    count_opt 1, but rsync's getRowData drops count_opt and keeps the last row it is given: begin is the
 //    smallest path, end the largest.)
@@ -526,6 +526,7 @@ export function fileDeletedMessage(path: string, state: FileState, lastEvent: nu
 //                     otherwise nothing.
 //      no_data:       send the state of every entry in [begin, end], in path order.
 // 4. The manager saves each state (wazuh-db "save2") and repeats 2 for left/right ranges.
+// The builders below are pure; sync.ts runs the exchange over the baseline.
 
 export interface IntegrityRange {
   begin: string;
@@ -588,28 +589,6 @@ export function stateMessage(e: SyncEntry): string {
     user_name: s.user_name,
   };
   return dbsyncMessage('state', { attributes, index: e.path, timestamp: e.lastEvent });
-}
-
-const checksummed = (entries: readonly SyncEntry[]): ChecksummedEntry[] =>
-  entries.map((e) => ({ path: e.path, checksum: e.state.checksum }));
-
-/** Entries with begin <= path <= end (SQL BETWEEN, BINARY collation), sorted by path. */
-export function entriesInRange<T extends { path: string }>(entries: readonly T[], begin: string, end: string): T[] {
-  return entries
-    .filter((e) => comparePaths(e.path, begin) >= 0 && comparePaths(e.path, end) <= 0)
-    .sort((a, b) => comparePaths(a.path, b.path));
-}
-
-/** What the agent sends when a sync starts (rsyncImplementation.cpp startRSync). `id` = time(NULL). */
-export function integritySyncStart(entries: readonly SyncEntry[], id: number): string {
-  if (entries.length === 0) return integrityClear(id);
-  const sorted = [...entries].sort((a, b) => comparePaths(a.path, b.path));
-  return integrityCheckGlobal({
-    begin: sorted[0]!.path,
-    end: sorted[sorted.length - 1]!.path,
-    checksum: integrityChecksum(checksummed(sorted)),
-    id,
-  });
 }
 
 export type SyncCommand = 'checksum_fail' | 'no_data';
@@ -677,31 +656,6 @@ export function syncRequestMessage(r: SyncRequest): string {
 export function checkSyncId(current: number, requested: number): { accepted: boolean; current: number } {
   if (requested > current) return { accepted: false, current };
   return { accepted: true, current: requested };
-}
-
-/**
- * The agent's answer to a manager request (rsyncImplementation.cpp sendChecksumFail / sendAllData), given
- * the entries of its file table. Returns the 5:fim_file: messages, in sending order (possibly none).
- * The id check (checkSyncId) is the caller's.
- */
-export function answerSyncRequest(req: SyncRequest, entries: readonly SyncEntry[]): string[] {
-  const rows = entriesInRange(entries, req.begin, req.end);
-  if (req.command === 'no_data') return rows.map(stateMessage);
-  if (req.command !== 'checksum_fail') return [];
-  if (rows.length === 1 && req.begin === req.end) return [stateMessage(rows[0]!)];
-  if (rows.length < 2) return []; // rsync throws UNEXPECTED_SIZE: nothing is sent
-  const middle = Math.floor(rows.length / 2);
-  const left = rows.slice(0, middle);
-  const right = rows.slice(middle);
-  return [
-    integrityCheckLeft({
-      begin: req.begin, end: left[left.length - 1]!.path, tail: right[0]!.path,
-      checksum: integrityChecksum(checksummed(left)), id: req.id,
-    }),
-    integrityCheckRight({
-      begin: right[0]!.path, end: req.end, checksum: integrityChecksum(checksummed(right)), id: req.id,
-    }),
-  ];
 }
 
 /** Decodes one `8:syscheck:` / `5:fim_file:` message: queue, location and parsed JSON payload. */

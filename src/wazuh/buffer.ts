@@ -12,6 +12,13 @@
 // before each keepalive and confirms up to it when the matching answer comes; it asks for an
 // answer (an extra keepalive) when it has sent a window of events or has nothing more to send. A
 // lost connection puts the unconfirmed events back in line: delivery is at-least-once.
+//
+// Integrity sync messages take another lane: a few in memory (SYNC_LANE), sent only when no event
+// waits, never spooled. A sync can always be run again, so it must neither take the spool's room
+// (whose size limit drops the oldest events) nor hold events back: Wazuh's agent sends both
+// through one queue, where a sync's thousands of states delay every alert behind them. Its
+// producer (fim/sync.ts) waits for room, so an event waits for at most the one sync message
+// being sent when it came.
 import type { ClientBufferConfig } from '../config/types.js';
 import type { DiskSpace } from '../disk-space.js';
 import type { Logger } from '../log.js';
@@ -56,6 +63,8 @@ export const CONFIRM_WINDOW = 1000;
  * around this size, for one extra keepalive per CONFIRM_EVERY events (and never two unanswered).
  */
 export const CONFIRM_EVERY = 100;
+/** Integrity sync messages waiting in memory, at most; their producer waits for room. */
+export const SYNC_LANE = 4;
 
 type State = 'normal' | 'warning' | 'full' | 'flood';
 
@@ -68,6 +77,8 @@ export interface BufferStats {
   /** Dropped by the spool's size limit. */
   dropped: number;
   state: State;
+  /** Integrity sync messages waiting in their lane (at most SYNC_LANE). */
+  syncWaiting: number;
 }
 
 export interface ClientBufferOptions {
@@ -84,6 +95,14 @@ export interface ClientBufferOptions {
 export class ClientBuffer {
   /** State messages go out before queued events, like Wazuh's dispatcher sends them first. */
   private readonly notices: string[] = [];
+  /** Integrity sync messages, sent when no event waits. */
+  private readonly syncLane: string[] = [];
+  /** Producers waiting for room in the sync lane. */
+  private syncRoom: (() => void)[] = [];
+  /** When the next message may go (events_per_second). */
+  private nextSlot = 0;
+  /** Messages of both lanes written since start: unpaced, the socket is let drain every 256. */
+  private written = 0;
   /** For each keepalive written and not answered yet: the last event sent before it. */
   private marks: number[] = [];
   private state: State = 'normal';
@@ -121,7 +140,7 @@ export class ClientBuffer {
 
   get stats(): BufferStats {
     const s = this.spool.stats;
-    return { queued: s.unsent, unconfirmed: s.unconfirmed, sent: this.sent, dropped: s.dropped, state: this.state };
+    return { queued: s.unsent, unconfirmed: s.unconfirmed, sent: this.sent, dropped: s.dropped, state: this.state, syncWaiting: this.syncLane.length };
   }
 
   /** Stores one event in the spool (from then on it survives an agent crash); returns its sequence. */
@@ -129,6 +148,29 @@ export class ClientBuffer {
     const seq = this.spool.append(message, fim);
     this.raiseState();
     return seq;
+  }
+
+  /**
+   * Queues one integrity sync message in memory, behind every event: resolves once it is queued,
+   * waiting while SYNC_LANE others do; rejects with an AbortError when `signal` aborts first.
+   * After stop() it is dropped.
+   */
+  async pushSync(message: string, signal?: AbortSignal): Promise<void> {
+    while (this.syncLane.length >= SYNC_LANE && !this.stopped) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.syncRoom.push(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+    signal?.throwIfAborted();
+    if (this.stopped) return;
+    this.syncLane.push(message);
+    this.wake?.();
   }
 
   /** Starts the dispatcher; it runs until stop(). */
@@ -140,7 +182,21 @@ export class ClientBuffer {
 
   stop(): void {
     this.stopped = true;
+    this.syncLane.length = 0;
+    this.roomForSync();
     this.wake?.();
+  }
+
+  /** Wakes the producers waiting for room in the sync lane (each looks again). */
+  private roomForSync(): void {
+    const waiting = this.syncRoom;
+    this.syncRoom = [];
+    for (const wake of waiting) wake();
+  }
+
+  /** A sync message may go: one waits, and no event or notice does (not even one being made durable). */
+  private syncSendable(): boolean {
+    return this.syncLane.length > 0 && this.notices.length === 0 && this.spool.stats.unsent === 0;
   }
 
   /** Resolves true once every stored event was sent and confirmed, false after `timeoutMs`. */
@@ -188,11 +244,10 @@ export class ClientBuffer {
   }
 
   private async dispatch(): Promise<void> {
-    const paced = !this.cfg.disabled;
-    const intervalMs = 1000 / this.cfg.eventsPerSecond;
-    let next = this.now();
+    this.nextSlot = this.now();
     while (!this.stopped) {
-      if (this.notices.length === 0 && !this.spool.peek()) {
+      const eventWaiting = this.spool.peek() !== undefined;
+      if (this.notices.length === 0 && !eventWaiting && !this.syncSendable()) {
         await this.idle();
         continue;
       }
@@ -204,29 +259,43 @@ export class ClientBuffer {
         if (this.sink.send(this.notices[0]!)) this.notices.shift();
         continue;
       }
-      const unconfirmed = this.spool.stats.unconfirmed;
-      if (unconfirmed >= CONFIRM_WINDOW) {
-        this.sink.requestAck(true);
-        await this.idle();
-        continue;
+      if (eventWaiting) {
+        const unconfirmed = this.spool.stats.unconfirmed;
+        if (unconfirmed >= CONFIRM_WINDOW) {
+          this.sink.requestAck(true);
+          await this.idle();
+          continue;
+        }
+        if (unconfirmed > 0 && unconfirmed % CONFIRM_EVERY === 0) this.sink.requestAck(true);
       }
-      if (unconfirmed > 0 && unconfirmed % CONFIRM_EVERY === 0) this.sink.requestAck(true);
-      if (paced) {
-        // One message per 1/eps seconds, as Wazuh's dispatch_buffer(). A timer per message
-        // would cost more than the message, so wait only when ahead of schedule by a few ms;
-        // the 50 ms of slack absorbs late timers without allowing bursts after idle periods.
-        const now = this.now();
-        if (next - now >= 4) await sleep(next - now);
-        next = Math.max(next, this.now() - 50) + intervalMs;
-      }
+      await this.pace();
       this.lowerState();
       const entry = this.spool.peek();
-      if (!entry || !this.sink.send(entry.message)) continue;
-      this.spool.take();
-      this.sent++;
-      if (!this.spool.peek()) this.sink.requestAck(false);
-      if (!paced && this.sent % 256 === 0) await this.sink.writable();
+      if (entry) {
+        // an event that came while a sync message waited for this slot: round again, it goes first
+        if (!eventWaiting || !this.sink.send(entry.message)) continue;
+        this.spool.take();
+        this.sent++;
+        if (!this.spool.peek()) this.sink.requestAck(false);
+      } else {
+        if (!this.syncSendable() || !this.sink.send(this.syncLane[0]!)) continue;
+        this.syncLane.shift();
+        this.roomForSync();
+      }
+      if (this.cfg.disabled && ++this.written % 256 === 0) await this.sink.writable();
     }
+  }
+
+  /**
+   * One message per 1/eps seconds, as Wazuh's dispatch_buffer(). A timer per message would cost
+   * more than the message, so it waits only when ahead of schedule by a few ms; the 50 ms of
+   * slack absorbs late timers without allowing bursts after idle periods.
+   */
+  private async pace(): Promise<void> {
+    if (this.cfg.disabled) return;
+    const now = this.now();
+    if (this.nextSlot - now >= 4) await sleep(this.nextSlot - now);
+    this.nextSlot = Math.max(this.nextSlot, this.now() - 50) + 1000 / this.cfg.eventsPerSecond;
   }
 
   private fill(): number {

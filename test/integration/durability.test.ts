@@ -19,6 +19,7 @@ import { startCli } from '../support/cli.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 import { TestRemoted } from '../support/remoted.js';
 import { sleep, until } from '../support/wait.js';
+import { allEntries } from '../support/baseline.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 
@@ -48,6 +49,7 @@ function fimConf(
     extra: `  <syscheck>
     <frequency>43200</frequency>
     <max_eps>0</max_eps>
+    <synchronization><max_eps>0</max_eps></synchronization>
     <directories${mode === 'scheduled' ? '' : ` ${mode}="yes"`}>${tree}</directories>
   </syscheck>`,
   });
@@ -225,7 +227,7 @@ describe('durability: nothing lost', function () {
       await until('the first scan half-way', () => stored((b) => b.count(), 0) >= 20_000, 120_000);
       agent.child.kill('SIGKILL');
       await agent.exited;
-      const rows = new Set(stored((b) => b.all().map((e) => e.path), []));
+      const rows = new Set(stored((b) => allEntries(b).map((e) => e.path), []));
       expect(agent.stderr, 'killed before the first scan ended').to.not.match(/scan ended/);
       expect(rows.size, 'killed before the first scan ended').to.be.below(files.length);
       const inD0 = files.filter((f) => f.startsWith(path.join(tree, 'd0/')));
@@ -255,7 +257,7 @@ describe('durability: nothing lost', function () {
       const inventory = () => manager.remoted.inventory.get(manager.authd.keys[0]!.id) ?? new Map<string, string>();
       await until('the manager inventory equal to the tree', () => inventory().size === onDisk.size && [...onDisk].every((f) => inventory().has(f)), 180_000);
       const convergedIn = Date.now() - t1;
-      const checksums = stored((b) => new Map(b.all().map((e) => [e.path, e.state.checksum])), new Map<string, string>());
+      const checksums = stored((b) => new Map(allEntries(b).map((e) => [e.path, e.state.checksum])), new Map<string, string>());
       expect(checksums.size, 'the baseline holds the tree, the deleted file\'s row gone').to.equal(onDisk.size);
       expect([...inventory()].every(([p, c]) => checksums.get(p) === c), 'the inventory has the baseline\'s attributes').to.equal(true);
       expect(fimAlerts().sort(), 'nothing else: the files the first scan had not reached were baselined silently').to.deep.equal(expected);

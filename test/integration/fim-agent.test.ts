@@ -11,6 +11,7 @@ import { Baseline } from '../../src/fim/db.js';
 import { readHostInfo } from '../../src/host.js';
 import { MemoryLogger } from '../../src/log.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
+import { allEntries } from '../support/baseline.js';
 
 describe('agent with FIM and the test manager', function () {
   this.timeout(90_000);
@@ -39,7 +40,7 @@ describe('agent with FIM and the test manager', function () {
     const inv = manager.remoted.inventory.get(manager.authd.keys[0]?.id ?? '') ?? new Map();
     const db = new Baseline(path.join(home, 'queue', 'fim', 'db', 'fim.db'));
     try {
-      const rows = db.all();
+      const rows = allEntries(db);
       return rows.length === inv.size && rows.every((r) => inv.get(r.path) === r.state.checksum);
     } finally {
       db.close();
@@ -63,7 +64,7 @@ describe('agent with FIM and the test manager', function () {
     <frequency>43200</frequency>
     <directories whodata="yes">${tree}</directories>
     <ignore>${tree}/ignored</ignore>
-    <synchronization><interval>2</interval></synchronization>
+    <synchronization><interval>2</interval><max_eps>0</max_eps></synchronization>
   </syscheck>`,
     });
   });

@@ -14,6 +14,7 @@ import { DIFF_MESSAGES, DiffStore, truncateDiff } from '../../src/fim/diff.js';
 import { WhoResolver } from '../../src/fim/who.js';
 import { alertFor } from '../support/analysis.js';
 import { tempDir } from '../support/manager.js';
+import { allEntries } from '../support/baseline.js';
 
 function conf(root: string, extra = ''): string {
   return `<ossec_config>
@@ -37,9 +38,17 @@ describe('fim engine', function () {
   const sent: string[] = [];
   const alerts = () => sent.map((m) => alertFor(agent, m)).filter((a) => a !== undefined);
 
+  /** A scan on a new engine, and the sync it starts. */
+  async function scanAndSync(db: Baseline) {
+    const e = engine(db);
+    const summary = await e.scan();
+    await e.syncIdle();
+    return summary;
+  }
+
   function engine(db: Baseline, extra = '') {
     const cfg = parseAgentConfig(conf(tmp.dir, extra), path.join(tmp.dir, 'ossec.conf'));
-    return new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: new MemoryLogger() });
+    return new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log: new MemoryLogger() });
   }
 
   before(() => {
@@ -60,7 +69,7 @@ describe('fim engine', function () {
   it('builds the baseline silently, then reports exactly what changed, and nothing after a restart', async () => {
     const dbFile = path.join(tmp.dir, 'fim.db');
     let db = new Baseline(dbFile);
-    const first = await engine(db).scan();
+    const first = await scanAndSync(db);
     // a link is an entry of its own (Wazuh lstat()s): its attributes, never its target's
     expect(first.files).to.equal(1001);
     const link = db.get(path.join(tree, 'link-to-f0'))!.state;
@@ -78,7 +87,7 @@ describe('fim engine', function () {
     fs.writeFileSync(path.join(tree, 'edit.swp'), 'y');
     fs.appendFileSync(path.join(tree, 'link-to-f0'), 'via the link\n'); // changes f0.txt itself
     sent.length = 0;
-    const second = await engine(db).scan();
+    const second = await scanAndSync(db);
     expect(second).to.include({ added: 2, modified: 3, deleted: 2 });
     const got = alerts().map((a) => `${a.rule.id} ${(a.syscheck as { path: string }).path.slice(tree.length)}`).sort();
     expect(got).to.deep.equal(['550 /f0.txt', '550 /f2.txt', '550 /sub/f3.txt', '553 /f4.txt', '553 /sub/f5.txt', '554 /new.txt', '554 /sub/new.txt']);
@@ -86,7 +95,7 @@ describe('fim engine', function () {
 
     db = new Baseline(dbFile);
     sent.length = 0;
-    const third = await engine(db).scan();
+    const third = await scanAndSync(db);
     expect(third).to.include({ added: 0, modified: 0, deleted: 0 });
     expect(alerts()).to.deep.equal([]);
     db.close();
@@ -121,7 +130,7 @@ describe('fim engine', function () {
           if (++stored === rows) e!.stop();
         }
       })(dbFile);
-      e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log });
+      e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), sendSync: async (m) => void out.push(m), log });
       await e.scan();
       db.close();
       return log;
@@ -185,7 +194,7 @@ describe('fim engine', function () {
     files.forEach((f, i) => fs.writeFileSync(f, `${i}\n`));
     const cfg = parseAgentConfig(conf(tmp.dir).replace(`${tmp.dir}/tree</directories>`, `${big}</directories>`), path.join(tmp.dir, 'ossec.conf'));
     const db = new Baseline(':memory:');
-    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: new MemoryLogger() });
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log: new MemoryLogger() });
     try {
       await e.scan();
       fs.writeFileSync(path.join(big, 'f10000-new.txt'), 'new\n'); // walked half-way, long after f00000
@@ -253,12 +262,15 @@ describe('fim engine', function () {
     const db = new Baseline(':memory:');
     const e = engine(db);
     await e.scan();
+    await e.syncIdle();
     const global = JSON.parse(sent.filter((m) => m.includes('integrity_check_global')).pop()!.slice('5:fim_file:'.length)) as { data: { begin: string; end: string; id: number } };
     sent.length = 0;
     e.onSyncRequest('fim_file', `dbsync checksum_fail ${JSON.stringify({ begin: global.data.begin, end: global.data.end, id: global.data.id })}`);
+    await e.syncIdle();
     expect(sent.map((m) => JSON.parse(m.slice('5:fim_file:'.length)).type)).to.deep.equal(['integrity_check_left', 'integrity_check_right']);
     sent.length = 0;
     e.onSyncRequest('fim_file', `dbsync checksum_fail ${JSON.stringify({ begin: global.data.begin, end: global.data.begin, id: global.data.id })}`);
+    await e.syncIdle();
     expect(JSON.parse(sent[0]!.slice('5:fim_file:'.length))).to.deep.include({ type: 'state' });
     db.close();
   });
@@ -270,7 +282,7 @@ describe('fim engine', function () {
     const out: string[] = [];
     let hashed = 0;
     const counting = { hash: (...args: Parameters<HashPool['hash']>) => (hashed++, hashes.hash(...args)) } as unknown as HashPool;
-    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes: counting, who: new WhoResolver(), send: (m) => out.push(m), log });
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes: counting, who: new WhoResolver(), send: (m) => out.push(m), sendSync: async (m) => void out.push(m), log });
     const { files } = await e.scan();
     expect(db.count()).to.equal(10);
     // at most the scan's look-ahead (64 files) is read past the limit, not the other ~990
@@ -282,9 +294,9 @@ describe('fim engine', function () {
     // 45 deletions reported at 20 a second take more than two seconds
     db.close();
     const db2 = new Baseline(':memory:');
-    const paced = new FimEngine({ syscheck: { ...cfg.syscheck, fileLimit: { enabled: false, entries: 0 } }, baseline: db2, hashes, who: new WhoResolver(), send: (m) => out.push(m), log });
+    const paced = new FimEngine({ syscheck: { ...cfg.syscheck, fileLimit: { enabled: false, entries: 0 } }, baseline: db2, hashes, who: new WhoResolver(), send: (m) => out.push(m), sendSync: async (m) => void out.push(m), log });
     await paced.scan();
-    const victims = db2.all().slice(0, 45);
+    const victims = allEntries(db2).slice(0, 45);
     for (const v of victims) fs.renameSync(v.path, `${v.path}.moved-away`);
     try {
       out.length = 0;
@@ -307,7 +319,7 @@ describe('fim engine', function () {
       <directories report_changes="yes">${dir}</directories><nodiff>${dir}/secret.key</nodiff><max_eps>0</max_eps></syscheck></ossec_config>`, 'x');
     const db = new Baseline(':memory:');
     const out: string[] = [];
-    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), log: new MemoryLogger(), diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
+    const e = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => out.push(m), sendSync: async (m) => void out.push(m), log: new MemoryLogger(), diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
     await e.scan();
     fs.writeFileSync(path.join(dir, 'app.conf'), 'port=8080\nhost=a\n');
     fs.writeFileSync(path.join(dir, 'secret.key'), 'k2\n');

@@ -54,7 +54,7 @@ describe('fim engine on hostile trees', function () {
     const { syscheck } = parseAgentConfig(conf(root), path.join(tmp.dir, 'ossec.conf'));
     // the largest file_max_size Wazuh allows: the huge files below are hashed, not skipped
     syscheck.fileMaxSize = 4095 * 2 ** 20;
-    return new FimEngine({ syscheck, baseline: db, hashes: pool, who: new WhoResolver(), send: (m) => sent.push(m), log });
+    return new FimEngine({ syscheck, baseline: db, hashes: pool, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log });
   }
 
   before(() => (hashes = new HashPool({ scanThreads: 2 })));

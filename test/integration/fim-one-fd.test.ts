@@ -20,6 +20,7 @@ import { HashPool } from '../../src/fim/hash.js';
 import { WhoResolver } from '../../src/fim/who.js';
 import { MemoryLogger } from '../../src/log.js';
 import { tempDir } from '../support/manager.js';
+import { allEntries } from '../support/baseline.js';
 
 const SYSCHECK = '8:syscheck:';
 const digests = (data: string | Buffer) => ['md5', 'sha1', 'sha256'].map((a) => crypto.createHash(a).update(data).digest('hex'));
@@ -55,7 +56,7 @@ describe('fim: every reader uses the one descriptor it opened', function () {
       <max_eps>0</max_eps><directories realtime="yes" report_changes="yes">${root}</directories>${extra}</syscheck></ossec_config>`;
     const { syscheck } = parseAgentConfig(conf, path.join(tmp.dir, 'ossec.conf'));
     configure?.(syscheck);
-    return new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
+    return new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log, diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
   }
 
   /** Nothing the engine sent holds the secret's text or any of its hashes. */
@@ -180,9 +181,9 @@ describe('fim: every reader uses the one descriptor it opened', function () {
         <directories follow_symbolic_link="${follow}">${configured}</directories></syscheck></ossec_config>`;
       const { syscheck } = parseAgentConfig(conf, 'ossec.conf');
       const base = new Baseline(':memory:');
-      const e = new FimEngine({ syscheck, baseline: base, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log });
+      const e = new FimEngine({ syscheck, baseline: base, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log });
       await e.scan();
-      const entries = base.all().map((x) => `${path.relative(tmp.dir, x.path)} ${x.state.perm}`);
+      const entries = allEntries(base).map((x) => `${path.relative(tmp.dir, x.path)} ${x.state.perm}`);
       expect(entries, follow).to.deep.equal(follow === 'yes'
         ? ['configured/inside rw-r--r--', 'configured/to-secret rwxrwxrwx']
         : ['configured rwxrwxrwx']);
@@ -203,9 +204,9 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     const conf = `<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
       <directories report_changes="yes">${homes}/*/data</directories></syscheck></ossec_config>`;
     const { syscheck } = parseAgentConfig(conf, 'ossec.conf');
-    const e = new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log, diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
+    const e = new FimEngine({ syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log, diffs: new DiffStore({ dir: path.join(tmp.dir, 'diff') }) });
     await e.scan();
-    expect(db.all().map((x) => path.relative(homes, x.path))).to.deep.equal(['alice/data/notes']);
+    expect(allEntries(db).map((x) => path.relative(homes, x.path))).to.deep.equal(['alice/data/notes']);
     expectNoSecret();
   });
 
@@ -231,7 +232,7 @@ describe('fim: every reader uses the one descriptor it opened', function () {
       'deleted realtime tree/pkg/a', 'deleted realtime tree/pkg/link', 'deleted realtime tree/pkg/sub/b']);
     expect(await move(path.join(root, 'renamed'), path.join(outside, 'gone'))).to.deep.equal(
       ['deleted realtime tree/renamed/a', 'deleted realtime tree/renamed/link', 'deleted realtime tree/renamed/sub/b']);
-    expect(db.all().map((x) => x.path)).to.deep.equal([]);
+    expect(allEntries(db).map((x) => x.path)).to.deep.equal([]);
     expectNoSecret();
   });
 
@@ -240,7 +241,7 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     for (const f of dotted) fs.writeFileSync(f, 'dotted\n');
     const e = engine();
     await e.scan();
-    expect(db.all().map((x) => x.path).sort()).to.deep.equal([...dotted].sort());
+    expect(allEntries(db).map((x) => x.path).sort()).to.deep.equal([...dotted].sort());
     fs.appendFileSync(dotted[0]!, 'changed\n');
     sent = [];
     await e.onCapture([realtimeEvent(dotted[0]!)]);
@@ -317,7 +318,7 @@ describe('fim: every reader uses the one descriptor it opened', function () {
     const conf = `<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck><directories>${root}</directories></syscheck></ossec_config>`;
     const { syscheck } = parseAgentConfig(conf, 'ossec.conf');
     syscheck.fileMaxSize = 4095 * 2 ** 20;
-    const e = new FimEngine({ syscheck, baseline: db, hashes: pool, who: new WhoResolver(), send: (m) => sent.push(m), log });
+    const e = new FimEngine({ syscheck, baseline: db, hashes: pool, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log });
     const scanning = e.scan();
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();

@@ -59,7 +59,7 @@ describe('inotify fallback', function () {
        <syscheck><frequency>43200</frequency><directories realtime="yes">${tree}</directories></syscheck></ossec_config>`,
       path.join(tmp.dir, 'ossec.conf'),
     );
-    engine = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: new MemoryLogger() });
+    engine = new FimEngine({ syscheck: cfg.syscheck, baseline: db, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log: new MemoryLogger() });
     await engine.scan();
     source = new InotifySource([tree], (evs) => {
       events.push(...evs);

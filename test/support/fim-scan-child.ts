@@ -15,7 +15,7 @@ const baseline = new Baseline(dbFile);
 const hashes = new HashPool({ scanThreads: 1 });
 const engineLog = new MemoryLogger();
 const sent: string[] = [];
-const engine = new FimEngine({ syscheck, baseline, hashes, who: new WhoResolver(), send: (m) => sent.push(m), log: engineLog });
+const engine = new FimEngine({ syscheck, baseline, hashes, who: new WhoResolver(), send: (m) => sent.push(m), sendSync: async (m) => void sent.push(m), log: engineLog });
 const summary = await engine.scan();
 baseline.close();
 await hashes.close();

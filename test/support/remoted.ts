@@ -11,7 +11,8 @@ import {
 } from '../../src/wazuh/codec.js';
 import type { AgentKey } from '../../src/wazuh/keys.js';
 import { TestAlert, alertFor } from './analysis.js';
-import { entriesInRange, integrityChecksum, syncRequestMessage } from '../../src/fim/format.js';
+import { syncRequestMessage } from '../../src/fim/format.js';
+import { entriesInRange, integrityChecksum } from './rsync-model.js';
 
 export interface ReceivedMessage {
   agentId: string;
@@ -42,6 +43,11 @@ export interface TestRemotedOptions {
    * Benchmarks turn them off so that the manager keeps up with the agent under test.
    */
   analyze?: boolean;
+  /**
+   * Answer every integrity check with no_data, whatever the inventory holds: a manager that keeps
+   * losing the agent's rows, so every sync makes the agent send the state of every file again.
+   */
+  answerNoData?: boolean;
 }
 
 /** State that survives stop()/start(), as queue/rids does for the real manager. */
@@ -251,8 +257,8 @@ export class TestRemoted {
         if (m.type === 'integrity_check_left' && d.tail !== undefined && path > d.end && path < d.tail) inv.delete(path);
       }
       const rows = entriesInRange([...inv].map(([path, checksum]) => ({ path, checksum })), d.begin, d.end);
-      if (rows.length && integrityChecksum(rows) === d.checksum) return;
-      const command = rows.length ? 'checksum_fail' : 'no_data';
+      if (!this.opts.answerNoData && rows.length && integrityChecksum(rows) === d.checksum) return;
+      const command = rows.length && !this.opts.answerNoData ? 'checksum_fail' : 'no_data';
       this.sendToAgent(agentId, syncRequestMessage({ component: 'fim_file', command, begin: d.begin, end: d.end, id: d.id }));
     }
   }

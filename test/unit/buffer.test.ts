@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MemoryLogger } from '../../src/log.js';
 import { Spool } from '../../src/spool/spool.js';
-import { BufferLevels, BufferSink, CONFIRM_WINDOW, ClientBuffer, DeliverySignal } from '../../src/wazuh/buffer.js';
+import { BufferLevels, BufferSink, CONFIRM_WINDOW, ClientBuffer, DeliverySignal, SYNC_LANE } from '../../src/wazuh/buffer.js';
 import type { ClientBufferConfig } from '../../src/config/types.js';
 import { tempDir } from '../support/manager.js';
 import { alertFor } from '../support/analysis.js';
@@ -73,6 +73,7 @@ function setup(config: ClientBufferConfig, opts: { levels?: BufferLevels; now?: 
 }
 
 const events = (sink: FakeSink) => sink.sent.map((s) => s.msg).filter((m) => m.startsWith('1:t:'));
+const syncs = (sink: FakeSink) => sink.sent.map((s) => s.msg).filter((m) => m.startsWith('5:s:'));
 
 describe('client buffer', () => {
   it('paces delivery at events_per_second', async () => {
@@ -170,6 +171,64 @@ describe('client buffer', () => {
     expect(msgs).to.include("1:wazuh-agent:wazuh: Agent buffer: 'normal'.");
     expect(events(sink)).to.deep.equal(Array.from({ length: 11 }, (_, i) => `1:t:${i}`));
     expect(log.has('info', /^Agent buffer is under 70 %\. Working properly again\.$/)).to.equal(true);
+  });
+
+  it('sync lane: every event first, at most one sync message sent after an event came, none spooled', async () => {
+    const { buf, sink, spool } = setup({ disabled: false, queueSize: 5000, eventsPerSecond: 400 });
+    sink.online = false;
+    for (let i = 0; i < 10; i++) buf.push(`1:t:${i}`);
+    for (let i = 0; i < SYNC_LANE; i++) await buf.pushSync(`5:s:${i}`);
+    await spool.durable();
+    buf.start();
+    sink.goOnline();
+    let laneMost = 0;
+    /** Where each event was pushed: how many messages had been sent then. */
+    const pushedAt = new Map<string, number>();
+    for (let i = SYNC_LANE; i < 200; i++) {
+      await buf.pushSync(`5:s:${i}`);
+      laneMost = Math.max(laneMost, buf.stats.syncWaiting);
+      if (i % 20 === 0) {
+        const event = `1:t:${10 + i / 20}`;
+        pushedAt.set(event, sink.sent.length);
+        buf.push(event);
+      }
+    }
+    await until(() => syncs(sink).length === 200 && events(sink).length === 10 + pushedAt.size);
+    const order = sink.sent.map((s) => s.msg);
+    expect(order.slice(0, 10), 'the events waiting went before the sync messages waiting').to.deep.equal(events(sink).slice(0, 10));
+    for (const [event, at] of pushedAt) {
+      const before = order.slice(at, order.indexOf(event)).filter((m) => m.startsWith('5:s:'));
+      expect(before.length, `sync messages sent between ${event} and its sending`).to.be.at.most(1);
+    }
+    expect(syncs(sink)).to.deep.equal(Array.from({ length: 200 }, (_, i) => `5:s:${i}`));
+    expect(laneMost).to.be.at.most(SYNC_LANE);
+    expect(spool.lastTaken, 'the spool numbered the events alone').to.equal(10 + pushedAt.size);
+  });
+
+  it('sync lane: the producer waits for room; an aborted wait gives up, stop() drops the lane', async () => {
+    const { buf, sink } = setup({ disabled: true, queueSize: 100, eventsPerSecond: 500 });
+    sink.online = false;
+    buf.start();
+    for (let i = 0; i < SYNC_LANE; i++) await buf.pushSync(`5:s:${i}`);
+    let queued = false;
+    const waiting = buf.pushSync(`5:s:${SYNC_LANE}`).then(() => (queued = true));
+    const cancel = new AbortController();
+    const cancelled = buf.pushSync('5:s:cancelled', cancel.signal).then(() => 'queued', (e: Error) => e.name);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(queued, 'no room while the manager is away').to.equal(false);
+    cancel.abort();
+    expect(await cancelled).to.equal('AbortError');
+    sink.goOnline();
+    await waiting;
+    await until(() => syncs(sink).length === SYNC_LANE + 1);
+    expect(syncs(sink)).to.deep.equal(Array.from({ length: SYNC_LANE + 1 }, (_, i) => `5:s:${i}`));
+
+    sink.online = false;
+    for (let i = 0; i < SYNC_LANE; i++) await buf.pushSync(`5:s:later-${i}`);
+    const blocked = buf.pushSync('5:s:after-stop');
+    buf.stop();
+    await blocked;
+    expect(buf.stats.syncWaiting).to.equal(0);
   });
 
   it('when the spool is full, drops the oldest, logs the count and tells the manager (rule 203)', async () => {

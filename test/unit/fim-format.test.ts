@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import {
-  answerSyncRequest, attributesChecksum, attributesChecksumInput, auditJson, buildFileState, checkSyncId, cjsonNumber,
-  compareStates, comparePaths, DEFAULT_CHECKS, EMPTY_FILE_HASHES, entriesInRange, eventAttributes, fileAddedMessage,
-  fileDeletedMessage, fileModifiedMessage, fileStateFromAttributes, integrityChecksum, integrityCheckGlobal,
-  integrityCheckLeft, integrityCheckRight, integrityClear, integritySyncStart, modeToPerm, parseFimMessage,
+  attributesChecksum, attributesChecksumInput, auditJson, buildFileState, checkSyncId, cjsonNumber,
+  compareStates, comparePaths, DEFAULT_CHECKS, EMPTY_FILE_HASHES, eventAttributes, fileAddedMessage,
+  fileDeletedMessage, fileModifiedMessage, fileStateFromAttributes, integrityCheckGlobal,
+  integrityCheckLeft, integrityCheckRight, integrityClear, modeToPerm, parseFimMessage,
   parseSyncRequest, scanEndMessage, scanStartMessage, stateMessage, syncRequestMessage,
-  type FileAttributes, type FileState, type FimChecks, type SyncEntry, type AuditData,
+  type FileAttributes, type FimChecks, type SyncEntry, type AuditData,
 } from '../../src/fim/format.js';
+import { RangeChecksum, RangeSplit } from '../../src/fim/checksum.js';
 import { loadCapture, readFixtureJson } from '../support/fixtures.js';
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
@@ -85,10 +86,7 @@ describe('fim format: the capture of the real 4.14.7 agent', () => {
     expect(integrityCheckGlobal(d)).to.equal(dbsync[0]);
     // The sync id is time(NULL) at the start of the sync, here the second of the first scan.
     expect(d.id).to.equal(1795561587);
-    // One entry: the global checksum is sha1 of that entry's 40-hex checksum (not reversible here:
-    // existing.txt's attributes are not in the capture).
-    expect(integritySyncStart([{ path: d.begin, state: { checksum: 'x' } as FileState, lastEvent: 0 }], d.id))
-      .to.equal(integrityCheckGlobal({ ...d, checksum: sha1('x') }));
+    expect(d.begin).to.equal(d.end);
   });
 
   it('parseFimMessage splits queue, location and payload', () => {
@@ -253,27 +251,41 @@ describe('fim format: integrity synchronization', () => {
   const entries = ['/etc/e', '/etc/a', '/etc/d', '/etc/b', '/etc/c'].map((p, i) => entry(p, i));
   const byPath = (p: string) => entries.find((e) => e.path === p)!;
 
-  it('integrityChecksum: sha1 of the checksums concatenated in path order', () => {
-    const want = sha1(['/etc/a', '/etc/b', '/etc/c', '/etc/d', '/etc/e'].map((p) => byPath(p).state.checksum).join(''));
-    expect(integrityChecksum(entries.map((e) => ({ path: e.path, checksum: e.state.checksum })))).to.equal(want);
-    expect(integrityChecksum([{ path: '/a', checksum: 'd8d4e29665353bad046964ab471446cd23ce6d55' }]))
-      .to.equal(sha1('d8d4e29665353bad046964ab471446cd23ce6d55'));
-    expect(integrityChecksum([])).to.equal('da39a3ee5e6b4b0d3255bfef95601890afd80709');
+  const fed = <T>(sum: T & { add(e: { path: string; checksum: string }): void }, paths: string[]): T => {
+    for (const p of paths) sum.add({ path: p, checksum: byPath(p).state.checksum });
+    return sum;
+  };
+  const inOrder = ['/etc/a', '/etc/b', '/etc/c', '/etc/d', '/etc/e'];
+  const concatenated = (ps: string[]) => sha1(ps.map((p) => byPath(p).state.checksum).join(''));
+
+  it('range checksum: sha1 of the checksums concatenated in path order', () => {
+    expect(fed(new RangeChecksum(), inOrder).digest()).to.equal(concatenated(inOrder));
+    const one = new RangeChecksum();
+    one.add({ path: '/a', checksum: 'd8d4e29665353bad046964ab471446cd23ce6d55' });
+    expect(one.digest()).to.equal(sha1('d8d4e29665353bad046964ab471446cd23ce6d55'));
+    expect(new RangeChecksum().digest()).to.equal('da39a3ee5e6b4b0d3255bfef95601890afd80709');
+  });
+
+  it('range split: the first floor(n/2) on the left, the next one is its tail and the right begin', () => {
+    expect(fed(new RangeSplit(5), inOrder).halves()).to.deep.equal({
+      left: { end: '/etc/b', tail: '/etc/c', checksum: concatenated(['/etc/a', '/etc/b']) },
+      right: { begin: '/etc/c', checksum: concatenated(['/etc/c', '/etc/d', '/etc/e']) },
+    });
+    expect(fed(new RangeSplit(2), ['/etc/a', '/etc/b']).halves()).to.deep.equal({
+      left: { end: '/etc/a', tail: '/etc/b', checksum: concatenated(['/etc/a']) },
+      right: { begin: '/etc/b', checksum: concatenated(['/etc/b']) },
+    });
+    // entries counted, then gone before they were read: no right half
+    expect(fed(new RangeSplit(4), ['/etc/a', '/etc/b']).halves()).to.equal(undefined);
   });
 
   it('paths are ordered by UTF-8 bytes (SQLite BINARY), not UTF-16 units', () => {
     expect(comparePaths('/\uFFFF', '/\u{10000}')).to.be.lessThan(0);
     expect('/\uFFFF' < '/\u{10000}').to.equal(false);
-    expect(entriesInRange([{ path: '/b' }, { path: '/a' }, { path: '/c' }, { path: '/bb' }], '/a', '/b').map((e) => e.path))
-      .to.deep.equal(['/a', '/b']);
+    expect(['/b', '/a', '/c', '/bb'].sort(comparePaths)).to.deep.equal(['/a', '/b', '/bb', '/c']);
   });
 
-  it('sync start: global over all entries, or clear when empty', () => {
-    expect(integritySyncStart(entries, 1700000000)).to.equal(integrityCheckGlobal({
-      begin: '/etc/a', end: '/etc/e', id: 1700000000,
-      checksum: integrityChecksum(entries.map((e) => ({ path: e.path, checksum: e.state.checksum }))),
-    }));
-    expect(integritySyncStart([], 17)).to.equal('5:fim_file:{"component":"fim_file","data":{"id":17},"type":"integrity_clear"}');
+  it('integrity_clear', () => {
     expect(integrityClear(17)).to.equal('5:fim_file:{"component":"fim_file","data":{"id":17},"type":"integrity_clear"}');
   });
 
@@ -315,24 +327,5 @@ describe('fim format: integrity synchronization', () => {
     expect(checkSyncId(100, 100)).to.deep.equal({ accepted: true, current: 100 });
     expect(checkSyncId(100, 101)).to.deep.equal({ accepted: false, current: 100 });
     expect(checkSyncId(100, 99)).to.deep.equal({ accepted: true, current: 99 });
-  });
-
-  it('checksum_fail over 5 entries: split at floor(5/2) into left (with tail) and right', () => {
-    const out = answerSyncRequest({ component: 'fim_file', command: 'checksum_fail', begin: '/etc/a', end: '/etc/e', id: 9 }, entries);
-    const cks = (ps: string[]) => integrityChecksum(ps.map((p) => ({ path: p, checksum: byPath(p).state.checksum })));
-    expect(out).to.deep.equal([
-      integrityCheckLeft({ begin: '/etc/a', end: '/etc/b', tail: '/etc/c', checksum: cks(['/etc/a', '/etc/b']), id: 9 }),
-      integrityCheckRight({ begin: '/etc/c', end: '/etc/e', checksum: cks(['/etc/c', '/etc/d', '/etc/e']), id: 9 }),
-    ]);
-  });
-
-  it('checksum_fail on one entry sends its state; no_data sends every state in range, in path order', () => {
-    expect(answerSyncRequest({ component: 'fim_file', command: 'checksum_fail', begin: '/etc/c', end: '/etc/c', id: 9 }, entries))
-      .to.deep.equal([stateMessage(byPath('/etc/c'))]);
-    // One entry but begin != end: rsync throws (UNEXPECTED_SIZE), nothing goes out.
-    expect(answerSyncRequest({ component: 'fim_file', command: 'checksum_fail', begin: '/etc/c', end: '/etc/cz', id: 9 }, entries))
-      .to.deep.equal([]);
-    expect(answerSyncRequest({ component: 'fim_file', command: 'no_data', begin: '/etc/b', end: '/etc/d', id: 9 }, entries))
-      .to.deep.equal(['/etc/b', '/etc/c', '/etc/d'].map((p) => stateMessage(byPath(p))));
   });
 });
