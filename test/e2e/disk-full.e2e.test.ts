@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AgentProcess } from '../support/agent-process.js';
 import { AlertsTail } from '../support/alerts-tail.js';
+import { fillFilesystem } from '../support/disk.js';
 import { tempDir } from '../support/manager.js';
 import { ALERTS, PASSWORD, realAgentConf, requireManager } from '../support/real-manager.js';
 
@@ -48,14 +49,7 @@ describe('end to end: a full disk under the agent, with a real Wazuh manager', f
     await agent.waitForLine(/File integrity monitoring scan ended/, 0, 120_000);
     await tail.waitFor('the agent starting (501/503)', (a) => a.rule.id === '501' || a.rule.id === '503', 120_000);
 
-    const filler = path.join(home, 'filler');
-    for (const chunk of [1 << 20, 4096]) {
-      try {
-        for (;;) fs.appendFileSync(filler, Buffer.alloc(chunk));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-      }
-    }
+    const filler = fillFilesystem(home);
     const files = Array.from({ length: FILES }, (_, i) => path.join(watched, `created-${String(i).padStart(4, '0')}.txt`));
     for (const [i, f] of files.entries()) fs.writeFileSync(f, `file ${i}\n`);
     await agent.waitForLine(/Disk full or failing: cannot write/, 0, 30_000);

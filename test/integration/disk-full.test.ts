@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AgentProcess } from '../support/agent-process.js';
+import { fillFilesystem } from '../support/disk.js';
 import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
 import type { TestAlert } from '../support/analysis.js';
 import { sleep, until } from '../support/wait.js';
@@ -18,19 +19,6 @@ function whileAlive(agent: AgentProcess, cond: () => boolean): () => boolean {
     if (!agent.alive) throw new Error(`the agent exited; its log:\n${agent.stderr.slice(-4000)}`);
     return cond();
   };
-}
-
-/** Writes into `dir` until the filesystem refuses; returns the filler file. */
-function fill(dir: string): string {
-  const filler = path.join(dir, 'filler');
-  for (const chunk of [1 << 20, 4096]) {
-    try {
-      for (;;) fs.appendFileSync(filler, Buffer.alloc(chunk));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-    }
-  }
-  return filler;
 }
 
 const added = (manager: TestManager): TestAlert[] => manager.remoted.alerts.filter((a) => a.rule.id === '554');
@@ -110,7 +98,7 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
     await ready(agent);
     create(0, 20); // before: report_changes has copies to give up
     await until('20 files', whileAlive(agent, () => paths(added(manager)).size === 20), 30_000);
-    const filler = fill(home);
+    const filler = fillFilesystem(home);
     const files = create(20, 2000);
     await sleep(5000);
     expect(agent.alive).to.equal(true);
@@ -140,7 +128,7 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
   it('the same with the agent restarted while the disk is still full', async () => {
     const first = start();
     await ready(first);
-    const filler = fill(home);
+    const filler = fillFilesystem(home);
     const before = create(0, 1000);
     await until('the first 1,000 at the manager', whileAlive(first, () => paths(added(manager)).size === 1000), 60_000);
     first.kill('SIGTERM');
@@ -162,7 +150,7 @@ describe('disk full: the agent keeps running and loses nothing it accepted', fun
   it('with the manager away too: the memory queue fills, what it refuses is counted and found again; every accepted event is delivered', async () => {
     const agent = start({ queueSize: 500 });
     await ready(agent);
-    const filler = fill(home);
+    const filler = fillFilesystem(home);
     await manager.remoted.stop();
     const files = create(0, 2000);
     await agent.waitForLine(/Disk full or failing/, 0, 30_000);

@@ -11,6 +11,7 @@ import { HashError, HashPool, TOO_LARGE } from '../../src/fim/hash.js';
 import { MonitoredRoot, OpenFile } from '../../src/fim/access.js';
 import { DIFF_MESSAGES, DiffStore } from '../../src/fim/diff.js';
 import { tempDir } from '../support/manager.js';
+import { fillFilesystem } from '../support/disk.js';
 import { allEntries } from '../support/baseline.js';
 
 const entry = (p: string, size = 1): BaselineEntry => ({
@@ -132,12 +133,7 @@ describe('fim: baseline database', () => {
       db.transaction(() => {
         for (const p of ['/w/a', '/w/b', '/w/c', '/x/d']) db.put(entry(p), 1);
       });
-      const filler = path.join(dir, 'filler');
-      try {
-        for (;;) fs.appendFileSync(filler, Buffer.alloc(4096));
-      } catch {
-        // full
-      }
+      const filler = fillFilesystem(dir);
       // enough writes that SQLite needs new pages, whatever its cache held
       const many = Array.from({ length: 3000 }, (_, i) => `/w/new/${String(i).padStart(5, '0')}-${'n'.repeat(200)}`);
       db.transaction(() => {

@@ -7,6 +7,7 @@ import winston from 'winston';
 import { OssecLogFile, rotatedPath } from '../../src/log-file.js';
 import { formatRecord } from '../../src/log.js';
 import { tempDir } from '../support/manager.js';
+import { fillFilesystem } from '../support/disk.js';
 
 describe('ossec.log rotation', () => {
   let tmp: { dir: string; cleanup: () => void };
@@ -68,12 +69,7 @@ describe('ossec.log rotation', () => {
       const { log, transport } = logger(() => now);
       log.info('first');
       await flush();
-      const filler = path.join(tmp.dir, 'filler');
-      try {
-        for (;;) fs.appendFileSync(filler, Buffer.alloc(1024));
-      } catch {
-        // full
-      }
+      const filler = fillFilesystem(tmp.dir);
       for (let i = 0; i < 2000; i++) log.info(`line ${i} ${'x'.repeat(100)}`);
       await flush();
       const during = fs.readFileSync(path.join(tmp.dir, 'ossec.log'), 'utf8');

@@ -7,6 +7,7 @@ import { MemoryLogger } from '../../src/log.js';
 import { Spool, SpoolOptions, SpoolWriteError } from '../../src/spool/spool.js';
 import { FimOperation, crc32, decodeRecordAt, encodeRecord } from '../../src/spool/record.js';
 import { tempDir } from '../support/manager.js';
+import { fillFilesystem } from '../support/disk.js';
 
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((c) => c()));
@@ -178,15 +179,7 @@ describe('spool', () => {
       disk?.stop();
       if (mount) execFileSync('umount', ['--lazy', mount]);
     });
-    const fill = () => {
-      const filler = path.join(mount, 'filler');
-      try {
-        for (;;) fs.appendFileSync(filler, Buffer.alloc(4096));
-      } catch (e) {
-        expect((e as NodeJS.ErrnoException).code).to.equal('ENOSPC');
-      }
-      return filler;
-    };
+    const fill = () => fillFilesystem(mount);
     const seqs = (msgs: string[]) => msgs.map((m) => Number(m.split(':')[2]));
 
     it('keeps what the disk refuses in memory, hands it out in order, writes the unconfirmed part once space returns', async () => {
