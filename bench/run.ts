@@ -1,4 +1,4 @@
-// `npm run bench`: the four benchmarks one after the other, each in its own process (so that one's
+// `npm run bench`: the five benchmarks one after the other, each in its own process (so that one's
 // peak memory or leftover threads cannot colour the next), then a summary table of their JSON
 // lines. Each benchmark measures its own baseline in the same run.
 import { spawn } from 'node:child_process';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['capture', 'scan', 'transport', 'latency'] as const;
+const BENCHES = ['capture', 'scan', 'transport', 'latency', 'scale'] as const;
 
 function runOne(name: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
@@ -27,8 +27,12 @@ function runOne(name: string): Promise<Record<string, unknown>> {
 }
 
 function summary(r: Record<string, Record<string, unknown>>): string[] {
-  const c = r['capture']!, s = r['scan']!, t = r['transport']!, l = r['latency']!;
+  const c = r['capture']!, s = r['scan']!, t = r['transport']!, l = r['latency']!, sc = r['scale']!;
   const lat = (x: unknown) => x as { p50_ms: number; p99_ms: number };
+  const scaleRuns = sc['runs'] as { files: number; mode: string; first_scan_s: number; sync_s: number | null; states_sent: number; sync_complete: boolean; vmhwm_mib: number }[];
+  const scaleRow = (x: (typeof scaleRuns)[number]) =>
+    `| scale, ${x.files} files, sync ${x.mode} | first scan ${x.first_scan_s} s, sync ${x.sync_complete ? `${x.sync_s} s` : `${x.states_sent} states sent (unfinished)`}, VmHWM ${x.vmhwm_mib} MiB | ` +
+    `VmHWM at ${scaleRuns[0]!.files} files: ${scaleRuns[0]!.vmhwm_mib} MiB | +${x.vmhwm_mib - scaleRuns[0]!.vmhwm_mib} MiB | growth ≤ ${sc['goal_growth_mib']} MiB, ≤ ${sc['goal_level_mib']} MiB at 100k |`;
   return [
     `| benchmark | result | baseline (same run) | ratio | goal |`,
     `| --- | --- | --- | --- | --- |`,
@@ -38,6 +42,8 @@ function summary(r: Record<string, Record<string, unknown>>): string[] {
     `| baseline scan | ${s['agent_files_per_s']} files/s (${s['files']} files, md5+sha1+sha256), peak RSS ${s['peak_rss_mib']} MiB | md5sum + sha1sum + sha256sum: ${s['tools_files_per_s']} files/s | ${s['ratio_agent_vs_three_tools']}× | ≥ 0.8×, ≤ 150 MiB |`,
     `| transport (1 core) | ${t['events_per_s']} FIM events/s to the test manager | codec alone: ${t['codec_only_events_per_s']}/s | ${t['ratio_vs_codec_only']}× (${t['ratio_vs_goal']}× the goal) | ≥ 20,000/s |`,
     `| latency (${l['rate_per_s']}/s, ${l['capture_mode']}) | deletion → manager p50 ${lat(l['deletion_to_manager']).p50_ms} ms, p99 ${lat(l['deletion_to_manager']).p99_ms} ms | local socket → manager p99 ${lat(l['local_socket_to_manager']).p99_ms} ms | ${l['ratio_p99_vs_local_socket']}× | p99 ≤ 50 ms |`,
+    ...scaleRuns.map(scaleRow),
+    `| scale, real-time during the sync | change → manager at most ${sc['realtime_change_max_ms']} ms, ${sc['events_dropped']} events dropped | | | ≤ ${sc['goal_change_ms']} ms, 0 dropped |`,
   ];
 }
 

@@ -57,9 +57,11 @@ function timeTool(tool: string, root: string): number {
 
 /** In the child process: one first scan (the baseline), then its numbers as JSON on stdout. */
 async function scanWithAgent(root: string, db: string): Promise<void> {
+  // skip_dev off: the tree is on /dev/shm, a tmpfs without nodev, which Wazuh's skip_dev skips
   const conf = `<ossec_config><client><server><address>127.0.0.1</address></server></client><syscheck>
     <directories check_all="yes">${root}</directories>
     <synchronization><enabled>no</enabled></synchronization>
+    <skip_dev>no</skip_dev>
   </syscheck></ossec_config>`;
   const config = parseAgentConfig(conf, 'bench.conf');
   const baseline = new Baseline(db);

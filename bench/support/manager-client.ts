@@ -13,9 +13,12 @@ export class ManagerProcess {
     this.lines = lines;
   }
 
-  /** `cpu`: pin it there; `light`: no alerts or FIM inventory, only decrypt, record and answer. */
-  static async start(o: { cpu?: number; light?: boolean } = {}): Promise<ManagerProcess> {
-    const args = [PROC, ...(o.light ? ['--light'] : [])];
+  /**
+   * `cpu`: pin it there; `light`: no alerts or FIM inventory, only decrypt, record and answer;
+   * `noData`: answer every integrity check with no_data.
+   */
+  static async start(o: { cpu?: number; light?: boolean; noData?: boolean } = {}): Promise<ManagerProcess> {
+    const args = [PROC, ...(o.light ? ['--light'] : []), ...(o.noData ? ['--no-data'] : [])];
     const child = o.cpu === undefined ? spawn(process.execPath, args) : spawn('taskset', ['-c', String(o.cpu), process.execPath, ...args]);
     child.stderr.pipe(process.stderr);
     const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -34,6 +37,16 @@ export class ManagerProcess {
 
   async count(prefix: string): Promise<number> {
     return (await this.ask<{ count: number }>(`count ${prefix}`)).count;
+  }
+
+  /** How many files' integrity sync states arrived (a file sent again counts once). */
+  async statedFiles(): Promise<number> {
+    return (await this.ask<{ count: number }>('states')).count;
+  }
+
+  /** When the first message containing `text` reached the manager (Date.now()), if one has. */
+  async firstArrival(text: string): Promise<number | undefined> {
+    return (await this.ask<{ at: number | null }>(`first ${text}`)).at ?? undefined;
   }
 
   arrivals(): Promise<{ key: string; at: number }[]> {

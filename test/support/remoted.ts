@@ -11,7 +11,7 @@ import {
 } from '../../src/wazuh/codec.js';
 import type { AgentKey } from '../../src/wazuh/keys.js';
 import { TestAlert, alertFor } from './analysis.js';
-import { syncRequestMessage } from '../../src/fim/format.js';
+import { DBSYNC_FIM_FILE_PREFIX, syncRequestMessage } from '../../src/fim/format.js';
 import { entriesInRange, integrityChecksum } from './rsync-model.js';
 
 export interface ReceivedMessage {
@@ -209,6 +209,13 @@ export class TestRemoted {
     if (this.opts.analyze !== false) {
       this.analyze(agentId, text);
       this.syncInventory(agentId, text);
+    } else if (this.opts.answerNoData && text.startsWith(DBSYNC_FIM_FILE_PREFIX) && text.includes('"type":"integrity_check_')) {
+      // no inventory to keep: only the answer, for benchmarks that need the sync's worst case
+      const m = JSON.parse(text.slice(DBSYNC_FIM_FILE_PREFIX.length)) as { type: string; data: { begin: string; end: string; id: number } };
+      const d = m.data;
+      if (m.type.startsWith('integrity_check_')) {
+        this.sendToAgent(agentId, syncRequestMessage({ component: 'fim_file', command: 'no_data', begin: d.begin, end: d.end, id: d.id }));
+      }
     }
     if (text.startsWith('#!-agent startup ') || (text.startsWith('#!-') && isValidKeepalive(text) && this.ackKeepalives)) {
       this.sendToAgent(agentId, '#!-agent ack ');
