@@ -8,10 +8,11 @@ import type { CaptureEvent, FimOp } from '../capture/event.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { type Baseline, type BaselineEntry, BaselineHeldFullError } from './db.js';
+import { type FileState, type FimChecks, buildFileState } from './state.js';
 import {
-  AuditData, FileState, FimChecks, FimMode, buildFileState, fileAddedMessage, fileDeletedMessage, fileModifiedMessage,
-  parseSyncRequest, scanEndMessage, scanStartMessage,
-} from './format.js';
+  type AuditData, type FimMode, fileAddedMessage, fileDeletedMessage, fileModifiedMessage, scanEndMessage, scanStartMessage,
+} from './wire.js';
+import { parseSyncRequest } from './sync-messages.js';
 import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { FirstScanProgress } from './first-scan.js';

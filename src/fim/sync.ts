@@ -2,7 +2,7 @@
 // Wazuh 4.14.7's agent does with shared_modules/rsync (rsyncImplementation.cpp startRSync,
 // sendChecksumFail, sendAllData; synchronizationController.hpp for the ids) over its file_entry
 // table (syscheckd/src/db/src/fimDBSpecialization.h), its messages paced by <synchronization>
-// <max_eps> as run_check.c fim_send_sync_state paces them. The messages are format.ts's; the
+// <max_eps> as run_check.c fim_send_sync_state paces them. The messages are sync-messages.ts's; the
 // range checksums and splits checksum.ts's; this file only reads the baseline and sends.
 //
 // A range is read a page at a time (db.ts RangeCursor), never the whole baseline at once, and the
@@ -18,7 +18,7 @@ import { RangeChecksum, RangeSplit } from './checksum.js';
 import type { Baseline, PathRange, RangeCursor } from './db.js';
 import {
   type SyncRequest, checkSyncId, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight, integrityClear, stateMessage,
-} from './format.js';
+} from './sync-messages.js';
 import { printablePath } from './scan.js';
 
 /** Rows read at once for a range checksum (path and checksum only): a millisecond or two. */

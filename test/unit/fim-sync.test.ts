@@ -10,10 +10,11 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DiskSpace } from '../../src/disk-space.js';
 import { Baseline } from '../../src/fim/db.js';
+import { type FileState, buildFileState } from '../../src/fim/state.js';
 import {
-  type FileState, type SyncEntry, type SyncRequest, buildFileState, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight,
-  parseFimMessage, stateMessage,
-} from '../../src/fim/format.js';
+  type SyncEntry, type SyncRequest, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight, stateMessage,
+} from '../../src/fim/sync-messages.js';
+import { parseFimMessage } from '../../src/fim/wire.js';
 import { IntegritySync } from '../../src/fim/sync.js';
 import { MemoryLogger } from '../../src/log.js';
 import { loadCapture } from '../support/fixtures.js';
