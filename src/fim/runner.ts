@@ -1,0 +1,175 @@
+// The FIM runner: when the engine scans, synchronizes and rescans, and in which order real-time
+// work runs. The engine (engine.ts) does the work and keeps no clock; the runner owns the timers,
+// as MQTT.js keeps its KeepaliveManager apart from the client: the scan schedule (schedule.ts, as
+// Wazuh 4.14.7's syscheckd run_check.c start_daemon), the integrity sync's interval, the rescans
+// after the kernel lost real-time events or a full disk refused them, and its own stop. It also
+// builds what the engine works with: the baseline, the report_changes copies, the hashing threads,
+// the real-time capture.
+import { Capture } from '../capture/capture.js';
+import type { CaptureEvent } from '../capture/event.js';
+import type { SyscheckConfig } from '../config/types.js';
+import type { DiskSpace } from '../disk-space.js';
+import type { Logger } from '../log.js';
+import type { AgentPaths } from '../paths.js';
+import type { Spool } from '../spool/spool.js';
+import { Baseline } from './db.js';
+import { DiffStore } from './diff.js';
+import { FimEngine, type FimEngineOptions } from './engine.js';
+import { HashPool } from './hash.js';
+import { nextScanDelayMs } from './schedule.js';
+import { WhoResolver } from './who.js';
+
+export interface FimRunnerOptions {
+  syscheck: SyscheckConfig;
+  paths: Pick<AgentPaths, 'fimDb' | 'diffDir' | 'captureSelfTestDir'>;
+  disk: DiskSpace;
+  /** Events it refuses on a full disk are looked for again by a rescan once the disk recovers. */
+  spool: Spool;
+  log: Logger;
+  send: FimEngineOptions['send'];
+  sendSync: FimEngineOptions['sendSync'];
+  /** vfs_unlink dentry argument override (otherwise from BTF). */
+  unlinkDentryArg?: 2 | 3;
+  /** Kernel ring buffer size (default: the loader's); tests shrink it to force drops. */
+  ringBytes?: number;
+}
+
+/** What a stop leaves to wait for, each to be bounded by the caller. */
+export interface FimStopped {
+  /** Real-time work in flight, abandoned where it stands. */
+  workEnded: Promise<void>;
+  /** The hashing threads and the capture's detach (seconds in the kernel: loader.ts). */
+  threadsEnded: Promise<unknown>;
+}
+
+/** Drops are read once a second; the rescan waits for a quiet moment after the last report. */
+const RESCAN_AFTER_DROPS_MS = 1_500;
+
+export class FimRunner {
+  readonly engine: FimEngine;
+  private readonly baseline: Baseline;
+  private readonly hashes: HashPool;
+  /** The real-time directories (realtime or whodata): the capture's, and what the rescans cover. */
+  private readonly live: string[];
+  private captureStarted: Promise<Capture | undefined> = Promise.resolve(undefined);
+  private scanTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  /** Real-time work runs one piece after the other, in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+  private lostEvents = 0;
+  /** Events refused during the current full-disk episode: their changes are looked for again after it. */
+  private refusedDuringEpisode = false;
+  private stopped = false;
+
+  constructor(private readonly o: FimRunnerOptions) {
+    const { syscheck: s, paths, disk, log } = o;
+    this.baseline = new Baseline(s.database === 'memory' ? ':memory:' : paths.fimDb, disk);
+    const diffs = new DiffStore({ dir: paths.diffDir, quotaKb: s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined, log, disk });
+    this.hashes = new HashPool({ niceness: s.processPriority });
+    this.engine = new FimEngine({
+      syscheck: s, baseline: this.baseline, hashes: this.hashes, who: new WhoResolver(), send: o.send, sendSync: o.sendSync, log, diffs,
+    });
+    this.live = this.engine.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);
+    o.spool.on('refused', this.onRefused);
+    disk.on('recovered', this.onDiskRecovered);
+  }
+
+  /** Starts the real-time capture, then the scans and the synchronization. */
+  async start(): Promise<void> {
+    const { syscheck: s, paths, log } = this.o;
+    if (this.live.length) {
+      const starting = Capture.start({
+        dirs: this.live, selfTestDir: paths.captureSelfTestDir, log, unlinkDentryArg: this.o.unlinkDentryArg, ringBytes: this.o.ringBytes,
+      });
+      this.captureStarted = starting;
+      const capture = await starting;
+      if (this.stopped) return; // stop() detaches it
+      capture.on('events', (events: CaptureEvent[]) => this.inOrder(() => this.engine.onCapture(events), 'FIM real-time event'));
+      capture.on('drops', (n: number) => this.onKernelDrops(n));
+    }
+    if (this.stopped) return;
+    if (s.scanOnStart) void this.runScan().then(() => this.scheduleScan());
+    else this.scheduleScan();
+    // Each scan starts a sync; between scans one runs every synchronization interval, so the
+    // manager's inventory catches up after it restarts or loses rows.
+    if (s.synchronization.enabled) this.syncTimer = setInterval(() => this.engine.startSync(), s.synchronization.interval * 1000);
+  }
+
+  /** A manager synchronization request (the session's 'fim-sync'). */
+  onSyncRequest(component: string, payload: string): void {
+    this.engine.onSyncRequest(component, payload);
+  }
+
+  /**
+   * Stops the timers, the engine (scans, real-time checks and the sync, abandoned where they
+   * are), the hashing threads and the capture; returns what is left to wait for.
+   */
+  stop(): FimStopped {
+    this.stopped = true;
+    clearTimeout(this.scanTimer);
+    clearInterval(this.syncTimer);
+    clearTimeout(this.rescanTimer);
+    this.o.spool.off('refused', this.onRefused);
+    this.o.disk.off('recovered', this.onDiskRecovered);
+    this.engine.stop();
+    const captureStopped = this.captureStarted.then((c) => c?.stop(), () => undefined);
+    return {
+      workEnded: this.queue.then(() => this.engine.idle()),
+      threadsEnded: Promise.all([this.hashes.close(), captureStopped]),
+    };
+  }
+
+  /** Closes the baseline (after stop(): what was not stored is found again by the next start's scan). */
+  closeBaseline(): void {
+    this.baseline.close();
+  }
+
+  private scheduleScan(): void {
+    if (this.stopped) return;
+    this.scanTimer = setTimeout(() => void this.runScan().then(() => this.scheduleScan()), nextScanDelayMs(this.o.syscheck, new Date()));
+  }
+
+  private async runScan(): Promise<void> {
+    try {
+      await this.engine.scan();
+    } catch (e) {
+      this.o.log.error(`File integrity monitoring scan failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The kernel ring buffer was full and `n` events never reached the agent. Any of them could be
+   * a deletion, so once the burst is over the real-time directories are rescanned: what changed is
+   * then reported in scheduled mode (who-data for those events is gone with them).
+   */
+  private onKernelDrops(n: number): void {
+    const { log } = this.o;
+    this.lostEvents += n;
+    log.warn(`Real-time events lost: the kernel ring buffer was full (${n} events dropped, ${this.lostEvents} since start).`);
+    clearTimeout(this.rescanTimer);
+    this.rescanTimer = setTimeout(() => {
+      log.warn(`Rescanning ${this.live.length} real-time directories to report the changes of the lost events.`);
+      this.inOrder(() => this.engine.rescan(this.live), 'FIM rescan');
+    }, RESCAN_AFTER_DROPS_MS);
+  }
+
+  private readonly onRefused = (): void => {
+    this.refusedDuringEpisode = true;
+  };
+
+  /** Changes whose events were refused while the disk was full are found again by a rescan. */
+  private readonly onDiskRecovered = (): void => {
+    if (!this.refusedDuringEpisode || !this.live.length) return;
+    this.refusedDuringEpisode = false;
+    this.o.log.warn(`Rescanning ${this.live.length} real-time directories to report the changes of the events refused while the disk was full.`);
+    this.inOrder(() => this.engine.rescan(this.live), 'FIM rescan');
+  };
+
+  private inOrder(work: () => Promise<unknown>, what: string): void {
+    this.queue = this.queue.then(work).then(
+      () => undefined,
+      (e) => this.o.log.error(`${what} failed: ${(e as Error).message}`),
+    );
+  }
+}
