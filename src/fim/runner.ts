@@ -12,6 +12,7 @@ import type { DiskSpace } from '../disk-space.js';
 import type { Logger } from '../log.js';
 import type { AgentPaths } from '../paths.js';
 import type { Spool } from '../spool/spool.js';
+import { Timer } from '../timers.js';
 import { Baseline } from './db.js';
 import { DiffStore } from './diff.js';
 import { FimEngine, type FimEngineOptions } from './engine.js';
@@ -52,9 +53,9 @@ export class FimRunner {
   /** The real-time directories (realtime or whodata): the capture's, and what the rescans cover. */
   private readonly live: string[];
   private captureStarted: Promise<Capture | undefined> = Promise.resolve(undefined);
-  private scanTimer: NodeJS.Timeout | undefined;
-  private syncTimer: NodeJS.Timeout | undefined;
-  private rescanTimer: NodeJS.Timeout | undefined;
+  private readonly scanTimer = new Timer();
+  private readonly syncTimer = new Timer();
+  private readonly rescanTimer = new Timer();
   /** Real-time work runs one piece after the other, in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   private lostEvents = 0;
@@ -93,7 +94,7 @@ export class FimRunner {
     else this.scheduleScan();
     // Each scan starts a sync; between scans one runs every synchronization interval, so the
     // manager's inventory catches up after it restarts or loses rows.
-    if (s.synchronization.enabled) this.syncTimer = setInterval(() => this.engine.startSync(), s.synchronization.interval * 1000);
+    if (s.synchronization.enabled) this.scheduleSync();
   }
 
   /** A manager synchronization request (the session's 'fim-sync'). */
@@ -107,9 +108,9 @@ export class FimRunner {
    */
   stop(): FimStopped {
     this.stopped = true;
-    clearTimeout(this.scanTimer);
-    clearInterval(this.syncTimer);
-    clearTimeout(this.rescanTimer);
+    this.scanTimer.clear();
+    this.syncTimer.clear();
+    this.rescanTimer.clear();
     this.o.spool.off('refused', this.onRefused);
     this.o.disk.off('recovered', this.onDiskRecovered);
     this.engine.stop();
@@ -127,7 +128,14 @@ export class FimRunner {
 
   private scheduleScan(): void {
     if (this.stopped) return;
-    this.scanTimer = setTimeout(() => void this.runScan().then(() => this.scheduleScan()), nextScanDelayMs(this.o.syscheck, new Date()));
+    this.scanTimer.set(nextScanDelayMs(this.o.syscheck, new Date()), () => void this.runScan().then(() => this.scheduleScan()));
+  }
+
+  private scheduleSync(): void {
+    this.syncTimer.set(this.o.syscheck.synchronization.interval * 1000, () => {
+      void this.engine.startSync();
+      this.scheduleSync();
+    });
   }
 
   private async runScan(): Promise<void> {
@@ -147,11 +155,10 @@ export class FimRunner {
     const { log } = this.o;
     this.lostEvents += n;
     log.warn(`Real-time events lost: the kernel ring buffer was full (${n} events dropped, ${this.lostEvents} since start).`);
-    clearTimeout(this.rescanTimer);
-    this.rescanTimer = setTimeout(() => {
+    this.rescanTimer.set(RESCAN_AFTER_DROPS_MS, () => {
       log.warn(`Rescanning ${this.live.length} real-time directories to report the changes of the lost events.`);
       this.inOrder(() => this.engine.rescan(this.live), 'FIM rescan');
-    }, RESCAN_AFTER_DROPS_MS);
+    });
   }
 
   private readonly onRefused = (): void => {
