@@ -299,6 +299,27 @@ describe('fim: integrity sync over the baseline', function () {
       expect(second.log.records.filter((r) => r.level === 'error')).to.deep.equal([]);
     });
 
+    it('start() resolves true once its message was taken, false when cancelled by the next start or by stop(); stateSent hears of each state', async () => {
+      const lane = gatedLane();
+      let states = 0;
+      const sync = new IntegritySync({
+        baseline: db, maxEps: 0, queueSize: 16384, log: new MemoryLogger(), now: () => SYNC_ID, send: lane.send, stateSent: () => states++,
+      });
+      // the first is still reading its 2,500 checksums, a page at a time, when the second cancels it
+      const first = sync.start();
+      const second = sync.start();
+      lane.release(1);
+      expect([await first, await second]).to.deep.equal([false, true]);
+      sync.request({ component: 'fim_file', command: 'no_data', begin: entries[0]!.path, end: entries[9]!.path, id: SYNC_ID });
+      lane.release(10);
+      await sync.idle();
+      expect(states, 'states told').to.equal(10);
+      const third = sync.start();
+      sync.stop();
+      expect([await third, await sync.start()]).to.deep.equal([false, false]);
+      expect(lane.taken.map(typeOf)).to.deep.equal(['integrity_check_global', ...Array<string>(10).fill('state')]);
+    });
+
     it('sends at most <synchronization><max_eps> messages a second', async () => {
       const { answer, sent } = syncOver(db, { maxEps: 20 });
       const states = await answer({ command: 'no_data', begin: entries[0]!.path, end: entries[49]!.path });
