@@ -1,10 +1,11 @@
 // The FIM runner: when the engine scans, synchronizes and rescans, and in which order real-time
 // work runs. The engine (engine.ts) does the work and keeps no clock; the runner owns the timers,
-// as MQTT.js keeps its KeepaliveManager apart from the client: the scan schedule (schedule.ts, as
-// Wazuh 4.14.7's syscheckd run_check.c start_daemon), the integrity sync's interval, the rescans
-// after the kernel lost real-time events or a full disk refused them, and its own stop. It also
-// builds what the engine works with: the baseline, the report_changes copies, the hashing threads,
-// the real-time capture.
+// as MQTT.js keeps its KeepaliveManager apart from the client: the scan schedule (Wazuh 4.14.7's
+// syscheckd run_check.c start_daemon), the integrity sync's (its FIM sync thread, syscheckd/src/
+// db/src/fimDB.cpp FIMDB::runIntegrity and syncAlgorithm; the decisions are schedule.ts's), the
+// rescans after the kernel lost real-time events or a full disk refused them, and its own stop.
+// It also builds what the engine works with: the baseline, the report_changes copies, the hashing
+// threads, the real-time capture.
 import { Capture } from '../capture/capture.js';
 import type { CaptureEvent } from '../capture/event.js';
 import type { SyscheckConfig } from '../config/types.js';
@@ -17,7 +18,8 @@ import { Baseline } from './db.js';
 import { DiffStore } from './diff.js';
 import { FimEngine, type FimEngineOptions } from './engine.js';
 import { HashPool } from './hash.js';
-import { nextScanDelayMs } from './schedule.js';
+import { type SyncProgress, nextScanDelayMs, nextSyncCheck, syncProgressAtStart } from './schedule.js';
+import { reachesRsync } from './sync-messages.js';
 import { WhoResolver } from './who.js';
 
 export interface FimRunnerOptions {
@@ -46,6 +48,9 @@ export interface FimStopped {
 /** Drops are read once a second; the rescan waits for a quiet moment after the last report. */
 const RESCAN_AFTER_DROPS_MS = 1_500;
 
+/** Seconds since the epoch: Wazuh's time(NULL), the sync schedule's clock. */
+const epochSeconds = () => Math.floor(Date.now() / 1000);
+
 export class FimRunner {
   readonly engine: FimEngine;
   private readonly baseline: Baseline;
@@ -61,6 +66,8 @@ export class FimRunner {
   private lostEvents = 0;
   /** Events refused during the current full-disk episode: their changes are looked for again after it. */
   private refusedDuringEpisode = false;
+  /** What the sync schedule knows between its checks. */
+  private syncProgress: SyncProgress;
   private stopped = false;
 
   constructor(private readonly o: FimRunnerOptions) {
@@ -70,7 +77,9 @@ export class FimRunner {
     this.hashes = new HashPool({ niceness: s.processPriority });
     this.engine = new FimEngine({
       syscheck: s, baseline: this.baseline, hashes: this.hashes, who: new WhoResolver(), send: o.send, sendSync: o.sendSync, log, diffs,
+      syncStateSent: () => (this.syncProgress = { ...this.syncProgress, lastMessageAt: epochSeconds() }),
     });
+    this.syncProgress = syncProgressAtStart(s.synchronization);
     this.live = this.engine.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);
     o.spool.on('refused', this.onRefused);
     disk.on('recovered', this.onDiskRecovered);
@@ -90,15 +99,24 @@ export class FimRunner {
       capture.on('drops', (n: number) => this.onKernelDrops(n));
     }
     if (this.stopped) return;
-    if (s.scanOnStart) void this.runScan().then(() => this.scheduleScan());
-    else this.scheduleScan();
-    // Each scan starts a sync; between scans one runs every synchronization interval, so the
-    // manager's inventory catches up after it restarts or loses rows.
-    if (s.synchronization.enabled) this.scheduleSync();
+    // As start_daemon: the first scan, then the sync module, then the scan schedule. Without
+    // scan_on_start (Wazuh 4.14.7 reads it, then scans at start regardless) the baseline kept
+    // from the last run is synced at once.
+    const scheduled = () => {
+      this.startSyncModule();
+      this.scheduleScan();
+    };
+    if (s.scanOnStart) void this.runScan().then(scheduled);
+    else scheduled();
   }
 
-  /** A manager synchronization request (the session's 'fim-sync'). */
+  /**
+   * A manager synchronization request (the session's 'fim-sync'). Any request for rsync, even one
+   * it cannot decode, tells the schedule that a sync is in progress and that the manager found a
+   * difference, as FIMDB::pushMessage notes it before handing it on.
+   */
   onSyncRequest(component: string, payload: string): void {
+    if (reachesRsync(component)) this.syncProgress = { ...this.syncProgress, lastMessageAt: epochSeconds(), managerQuiet: false };
     this.engine.onSyncRequest(component, payload);
   }
 
@@ -131,11 +149,33 @@ export class FimRunner {
     this.scanTimer.set(nextScanDelayMs(this.o.syscheck, new Date()), () => void this.runScan().then(() => this.scheduleScan()));
   }
 
-  private scheduleSync(): void {
-    this.syncTimer.set(this.o.syscheck.synchronization.interval * 1000, () => {
-      void this.engine.startSync();
-      this.scheduleSync();
-    });
+  /** FIMDB::runIntegrity: the sync module starts with a sync, then checks every (current) interval. */
+  private startSyncModule(): void {
+    if (!this.o.syscheck.synchronization.enabled || this.stopped) return;
+    this.o.log.info('FIM sync module started.');
+    void this.sync().then(() => this.scheduleSyncCheck());
+  }
+
+  private scheduleSyncCheck(): void {
+    if (this.stopped) return;
+    this.syncTimer.set(this.syncProgress.interval * 1000, () => void this.syncCheck());
+  }
+
+  /** FIMDB::syncAlgorithm: a sync, unless the last one is still in progress (schedule.ts nextSyncCheck). */
+  private async syncCheck(): Promise<void> {
+    const { log } = this.o;
+    const check = nextSyncCheck(this.o.syscheck.synchronization, this.syncProgress, epochSeconds());
+    this.syncProgress = check.progress;
+    if (check.reset) log.debug(`Previous sync was successful. Sync interval is reset to: '${check.progress.interval}s'`);
+    if (check.sync) await this.sync();
+    else log.debug(`Sync still in progress. Skipped next sync and increased interval to '${check.progress.interval}s'`);
+    this.scheduleSyncCheck();
+  }
+
+  /** FIMDB::sync: the next check's wait starts once the sync's first message was handed on. */
+  private async sync(): Promise<void> {
+    this.o.log.debug('Executing FIM sync.');
+    if (await this.engine.startSync()) this.o.log.debug('Finished FIM sync.');
   }
 
   private async runScan(): Promise<void> {

@@ -118,6 +118,11 @@ export interface SyncRequest {
 
 const FIM_SYNC_COMPONENTS = new Set(['fim_file', 'fim_registry', 'fim_registry_key', 'fim_registry_value']);
 
+/** True for a component whose requests syscom.c hands to rsync (fim_sync_push_msg), decodable or not. */
+export function reachesRsync(component: string): boolean {
+  return FIM_SYNC_COMPONENTS.has(component);
+}
+
 /**
  * Parses a manager request, with or without the "#!-" control prefix:
  * `#!-fim_file dbsync checksum_fail {"begin":"/a","end":"/z","id":1795561587}`.
@@ -129,7 +134,7 @@ const FIM_SYNC_COMPONENTS = new Set(['fim_file', 'fim_registry', 'fim_registry_k
 export function parseSyncRequest(payload: string): SyncRequest | undefined {
   let raw = payload.startsWith('#!-') ? payload.slice(3) : payload;
   const sp = raw.indexOf(' ');
-  if (sp < 0 || !FIM_SYNC_COMPONENTS.has(raw.slice(0, sp))) return undefined;
+  if (sp < 0 || !reachesRsync(raw.slice(0, sp))) return undefined;
   raw = raw.replace('dbsync ', '');
   const first = raw.indexOf(' ');
   if (first < 0) return undefined;
