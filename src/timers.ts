@@ -16,9 +16,10 @@ export class Timer {
   /** Calls `fn` in `ms`, instead of what was set before. */
   set(ms: number, fn: () => void): void {
     this.clear();
-    const at = Date.now() + ms;
+    // a monotonic clock: a wall clock set back or forth changes no wait
+    const at = performance.now() + ms;
     const arm = (): void => {
-      const left = at - Date.now();
+      const left = at - performance.now();
       this.handle = left > this.longestMs ? setTimeout(arm, this.longestMs) : setTimeout(fn, Math.max(0, left));
     };
     arm();
