@@ -1,5 +1,5 @@
 // The running agent: key (enrolling when needed), secure session with the manager, client
-// buffer, and the local queue socket. The CLI's `run` is a thin shell around this.
+// buffer, the local queue socket, and FIM (fim/runner.ts). The CLI's `run` is a thin shell around this.
 import fs from 'node:fs';
 import os from 'node:os';
 import type { AgentConfig } from './config/types.js';
@@ -19,14 +19,8 @@ import { Session } from './wazuh/session.js';
 import { SharedFiles } from './wazuh/shared-files.js';
 import { TransportFactory, secureTransportFactory } from './wazuh/transport.js';
 import { Stoppable, within } from './timers.js';
-import { Capture } from './capture/capture.js';
-import { Baseline } from './fim/db.js';
-import { DiffStore } from './fim/diff.js';
-import { FimEngine } from './fim/engine.js';
-import { HashPool } from './fim/hash.js';
-import { nextScanDelayMs } from './fim/schedule.js';
-import { WhoResolver } from './fim/who.js';
-import type { CaptureEvent } from './capture/event.js';
+import type { FimEngine } from './fim/engine.js';
+import { FimRunner } from './fim/runner.js';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -47,8 +41,6 @@ export interface AgentOptions {
 }
 
 export const DEFAULT_SPOOL_BYTES = 256 << 20;
-/** Drops are read once a second; the rescan waits for a quiet moment after the last report. */
-const RESCAN_AFTER_DROPS_MS = 1_500;
 
 /**
  * How long a stop waits for others (FIM work and threads, the capture, the manager's confirmations
@@ -76,17 +68,8 @@ export class Agent {
   private spool: Spool | undefined;
   private queue: LocalQueue | undefined;
   private disk: DiskSpace | undefined;
-  /** Events refused during the current full-disk episode: their changes are looked for again after it. */
-  private refusedDuringEpisode = false;
   private readonly lifetime = new Stoppable();
-  private fim:
-    | {
-        engine: FimEngine; baseline: Baseline; hashes: HashPool; capture?: Capture; timer?: NodeJS.Timeout; syncTimer?: NodeJS.Timeout;
-        rescanTimer?: NodeJS.Timeout;
-      }
-    | undefined;
-  /** Real-time events are handled one batch after the other, in arrival order. */
-  private fimQueue: Promise<void> = Promise.resolve();
+  private fim: FimRunner | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.paths = agentPaths(opts.home);
@@ -181,7 +164,6 @@ export class Agent {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
     });
     this.spool = Spool.open({ dir: this.paths.spoolDir, maxBytes: this.opts.spoolMaxBytes ?? DEFAULT_SPOOL_BYTES, log, disk: this.disk, memoryEvents });
-    this.spool.on('refused', () => (this.refusedDuringEpisode = true));
     this.buffer = new ClientBuffer({ config: config.clientBuffer, spool: this.spool, sink: this.session, log, disk: this.disk });
     this.queue = new LocalQueue(this.paths.queueSocket, (m) => this.submit(m), log);
     await this.queue.start();
@@ -190,79 +172,17 @@ export class Agent {
     if (!config.syscheck.disabled) await this.startFim();
   }
 
-  /** The FIM engine, its real-time capture and its schedule. */
+  /** FIM: the runner builds the engine and its capture, and keeps their schedule. */
   private async startFim(): Promise<void> {
     const { config, log } = this.opts;
-    const s = config.syscheck;
-    const disk = this.disk!;
-    const baseline = new Baseline(s.database === 'memory' ? ':memory:' : this.paths.fimDb, disk);
-    const diffs = new DiffStore({ dir: this.paths.diffDir, quotaKb: s.diff.diskQuota.enabled ? s.diff.diskQuota.limitKb : undefined, log, disk });
-    const hashes = new HashPool({ niceness: s.processPriority });
-    const engine = new FimEngine({
-      syscheck: s, baseline, hashes, who: new WhoResolver(), send: (m, fim) => this.submit(m, fim), sendSync: (m, signal) => this.buffer!.pushSync(m, signal),
-      log, diffs,
+    const fim = new FimRunner({
+      syscheck: config.syscheck, paths: this.paths, disk: this.disk!, spool: this.spool!, log,
+      send: (m, fields) => this.submit(m, fields), sendSync: (m, signal) => this.buffer!.pushSync(m, signal),
+      unlinkDentryArg: this.opts.unlinkDentryArg, ringBytes: this.opts.ringBytes,
     });
-    this.fim = { engine, baseline, hashes };
-    this.session!.on('fim-sync', (component, payload) => engine.onSyncRequest(component, payload));
-    const live = engine.directories.filter((d) => d.realtime || d.whodata).map((d) => d.path);
-    if (live.length) {
-      const capture = await Capture.start({
-        dirs: live, selfTestDir: this.paths.captureSelfTestDir, log, unlinkDentryArg: this.opts.unlinkDentryArg, ringBytes: this.opts.ringBytes,
-      });
-      capture.on('events', (events: CaptureEvent[]) => this.inFimOrder(() => engine.onCapture(events), 'FIM real-time event'));
-      capture.on('drops', (n: number) => this.onKernelDrops(n, live));
-      this.fim.capture = capture;
-    }
-    // Changes whose events were refused while the disk was full are found again by a rescan.
-    disk.on('recovered', () => {
-      if (!this.refusedDuringEpisode || !live.length) return;
-      this.refusedDuringEpisode = false;
-      log.warn(`Rescanning ${live.length} real-time directories to report the changes of the events refused while the disk was full.`);
-      this.inFimOrder(() => engine.rescan(live), 'FIM rescan');
-    });
-    const schedule = () => {
-      if (this.lifetime.stopped) return;
-      this.fim!.timer = setTimeout(() => void this.runScan().then(schedule), nextScanDelayMs(s, new Date()));
-    };
-    if (s.scanOnStart) void this.runScan().then(schedule);
-    else schedule();
-    // Each scan starts a sync; between scans one runs every synchronization interval, so the
-    // manager's inventory catches up after it restarts or loses rows.
-    if (s.synchronization.enabled) this.fim.syncTimer = setInterval(() => engine.startSync(), s.synchronization.interval * 1000);
-  }
-
-  private lostEvents = 0;
-
-  /**
-   * The kernel ring buffer was full and `n` events never reached the agent. Any of them could be
-   * a deletion, so once the burst is over the real-time directories are rescanned: what changed is
-   * then reported in scheduled mode (who-data for those events is gone with them).
-   */
-  private onKernelDrops(n: number, dirs: readonly string[]): void {
-    const fim = this.fim!;
-    this.lostEvents += n;
-    this.opts.log.warn(`Real-time events lost: the kernel ring buffer was full (${n} events dropped, ${this.lostEvents} since start).`);
-    clearTimeout(fim.rescanTimer);
-    fim.rescanTimer = setTimeout(() => {
-      this.opts.log.warn(`Rescanning ${dirs.length} real-time directories to report the changes of the lost events.`);
-      this.inFimOrder(() => fim.engine.rescan(dirs), 'FIM rescan');
-    }, RESCAN_AFTER_DROPS_MS);
-  }
-
-  /** Real-time work runs one piece after the other, in arrival order. */
-  private inFimOrder(work: () => Promise<unknown>, what: string): void {
-    this.fimQueue = this.fimQueue.then(work).then(
-      () => undefined,
-      (e) => this.opts.log.error(`${what} failed: ${(e as Error).message}`),
-    );
-  }
-
-  private async runScan(): Promise<void> {
-    try {
-      await this.fim?.engine.scan();
-    } catch (e) {
-      this.opts.log.error(`File integrity monitoring scan failed: ${(e as Error).message}`);
-    }
+    this.fim = fim;
+    this.session!.on('fim-sync', (component, payload) => fim.onSyncRequest(component, payload));
+    await fim.start();
   }
 
   /** The FIM engine, when <syscheck> is enabled (tests drive scans through it). */
@@ -298,17 +218,9 @@ export class Agent {
     const bounded = <T>(work: Promise<T> | undefined) => within(work, deadline - Date.now());
     this.lifetime.stop();
     await bounded(this.queue?.stop());
-    let threadsEnded: Promise<unknown> | undefined;
-    if (this.fim) {
-      clearTimeout(this.fim.timer);
-      clearInterval(this.fim.syncTimer);
-      clearTimeout(this.fim.rescanTimer);
-      this.fim.engine.stop();
-      // side by side with the rest: the capture's detach takes seconds in the kernel (loader.ts)
-      threadsEnded = Promise.all([this.fim.hashes.close(), this.fim.capture?.stop()]);
-      await bounded(this.fimQueue);
-      await bounded(this.fim.engine.idle());
-    }
+    // the FIM threads end side by side with the rest: the capture's detach takes seconds in the kernel (loader.ts)
+    const fim = this.fim?.stop();
+    await bounded(fim?.workEnded);
     // Wait for the manager to confirm what was sent, leaving time for the goodbye; the rest stays spooled for next time.
     const confirmMs = Math.min(STOP_CONFIRM_MS, deadline - STOP_GOODBYE_MS - Date.now());
     if (this.buffer && this.session?.online && confirmMs > 0) await this.buffer.settled(confirmMs);
@@ -317,8 +229,8 @@ export class Agent {
     await this.spool?.close();
     this.disk?.retry();
     this.disk?.stop();
-    this.fim?.baseline.close();
-    await bounded(threadsEnded);
+    this.fim?.closeBaseline();
+    await bounded(fim?.threadsEnded);
   }
 }
 

@@ -1,5 +1,35 @@
-// Waiting, in the three forms the agent needs.
+// Waiting, in the forms the agent needs.
 import { setTimeout as delay } from 'node:timers/promises';
+
+/** setTimeout's longest wait, about 24.8 days: Node fires a longer one after 1 ms. */
+const LONGEST_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * One pending call, replaced by each set(): a setTimeout for any wait. A wait beyond setTimeout's
+ * longest (a scan `frequency` or sync `max_interval` of weeks) is waited in parts.
+ */
+export class Timer {
+  private handle: NodeJS.Timeout | undefined;
+
+  constructor(private readonly longestMs = LONGEST_TIMEOUT_MS) {}
+
+  /** Calls `fn` in `ms`, instead of what was set before. */
+  set(ms: number, fn: () => void): void {
+    this.clear();
+    // a monotonic clock: a wall clock set back or forth changes no wait
+    const at = performance.now() + ms;
+    const arm = (): void => {
+      const left = at - performance.now();
+      this.handle = left > this.longestMs ? setTimeout(arm, this.longestMs) : setTimeout(fn, Math.max(0, left));
+    };
+    arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

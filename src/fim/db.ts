@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type DiskSpace, isDiskError } from '../disk-space.js';
 import { type ChecksummedEntry, comparePaths } from './checksum.js';
-import type { FileState } from './format.js';
+import type { FileState } from './state.js';
 
 /** Paths whose latest write waits in memory while the disk is full, at most. */
 export const HELD_MAX = 100_000;

@@ -1,17 +1,18 @@
 // The FIM engine: keeps the baseline, runs scans, turns real-time capture events into Wazuh FIM
 // events, and runs the integrity synchronization with the manager (sync.ts). Events leave through
 // `send` (the spool), sync messages through `sendSync` (the client buffer's sync lane); the engine
-// never touches sockets.
+// never touches sockets, and keeps no schedule: when scans and syncs run is runner.ts's.
 import fs from 'node:fs';
 import { MonitoredRoot, OpenFile } from './access.js';
 import type { CaptureEvent, FimOp } from '../capture/event.js';
 import type { DirectoryConfig, SyscheckConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { type Baseline, type BaselineEntry, BaselineHeldFullError } from './db.js';
+import { type FileState, type FimChecks, buildFileState } from './state.js';
 import {
-  AuditData, FileState, FimChecks, FimMode, buildFileState, fileAddedMessage, fileDeletedMessage, fileModifiedMessage,
-  parseSyncRequest, scanEndMessage, scanStartMessage,
-} from './format.js';
+  type AuditData, type FimMode, fileAddedMessage, fileDeletedMessage, fileModifiedMessage, scanEndMessage, scanStartMessage,
+} from './wire.js';
+import { parseSyncRequest } from './sync-messages.js';
 import { DbState, checkDbState } from './db-state.js';
 import { DiffStore } from './diff.js';
 import { FirstScanProgress } from './first-scan.js';
@@ -41,6 +42,8 @@ export interface FimEngineOptions {
    * taken, rejects when `signal` aborts first. Not durable: a sync can always be run again.
    */
   sendSync: (message: string, signal: AbortSignal) => Promise<void>;
+  /** Told as each sync state goes out (the runner's sync schedule counts a sync in progress by them). */
+  syncStateSent?: () => void;
   log: Logger;
   /** Stored copies for report_changes. */
   diffs?: DiffStore;
@@ -132,7 +135,7 @@ export class FimEngine {
     this.dirs = expandDirectories(o.syscheck.directories);
     this.eventLimit = new PerSecondLimit(o.syscheck.maxEps);
     const { maxEps, queueSize } = o.syscheck.synchronization;
-    this.sync = new IntegritySync({ baseline: o.baseline, send: o.sendSync, maxEps, queueSize, log: o.log, now: this.now });
+    this.sync = new IntegritySync({ baseline: o.baseline, send: o.sendSync, maxEps, queueSize, log: o.log, now: this.now, stateSent: o.syncStateSent });
   }
 
   /** The monitored directories as of the last expansion (wildcards resolved). */
@@ -149,7 +152,7 @@ export class FimEngine {
   /**
    * Scans only the monitored directories among `paths` (after real-time events were lost), once
    * any running scan ended. Changes are reported in scheduled mode, without who-data: nothing
-   * tells who made them. No scan start/end messages and no synchronization: it is not a full scan.
+   * tells who made them. No scan start/end messages: it is not a full scan.
    */
   async rescan(paths: readonly string[]): Promise<ScanSummary> {
     while (this.scanning) await this.scanning.catch(() => undefined);
@@ -257,7 +260,6 @@ export class FimEngine {
       log.info(`The resumed first scan ended: ${summary.added - unreached} files added where it had been were reported, ` +
         `${unreached} where it had not been were baselined silently.`);
     }
-    this.startSync();
     return summary;
   }
 
@@ -590,12 +592,13 @@ export class FimEngine {
   }
 
   /**
-   * Starts an integrity synchronization round (after each scan, as Wazuh's first sync), cancelling
-   * what the last one still had to send.
+   * Starts an integrity synchronization round (when: runner.ts), cancelling what the last one still
+   * had to send. Resolves once its first message was handed to `sendSync`: true; false when it was
+   * not (synchronization disabled, cancelled, stopped, or the baseline could not be read).
    */
-  startSync(): void {
-    if (!this.o.syscheck.synchronization.enabled) return;
-    this.sync.start();
+  startSync(): Promise<boolean> {
+    if (!this.o.syscheck.synchronization.enabled) return Promise.resolve(false);
+    return this.sync.start();
   }
 
   /** A manager synchronization request (`fim_file dbsync checksum_fail {...}`), answered in turn. */

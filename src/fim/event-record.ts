@@ -2,7 +2,8 @@
 import Long from 'long';
 import type { CaptureSource } from '../capture/event.js';
 import { FimCapture, FimEventFields, FimMode as ProtoMode, FimOperation } from '../spool/record.js';
-import type { FileState, FimMode, AuditData } from './format.js';
+import type { FileState } from './state.js';
+import type { AuditData, FimMode } from './wire.js';
 
 export type FimOrigin = { capture: CaptureSource; ktimeNs: bigint } | 'scan';
 

@@ -2,7 +2,7 @@
 // Wazuh 4.14.7's agent does with shared_modules/rsync (rsyncImplementation.cpp startRSync,
 // sendChecksumFail, sendAllData; synchronizationController.hpp for the ids) over its file_entry
 // table (syscheckd/src/db/src/fimDBSpecialization.h), its messages paced by <synchronization>
-// <max_eps> as run_check.c fim_send_sync_state paces them. The messages are format.ts's; the
+// <max_eps> as run_check.c fim_send_sync_state paces them. The messages are sync-messages.ts's; the
 // range checksums and splits checksum.ts's; this file only reads the baseline and sends.
 //
 // A range is read a page at a time (db.ts RangeCursor), never the whole baseline at once, and the
@@ -17,8 +17,8 @@ import { PerSecondLimit } from '../timers.js';
 import { RangeChecksum, RangeSplit } from './checksum.js';
 import type { Baseline, PathRange, RangeCursor } from './db.js';
 import {
-  type SyncRequest, checkSyncId, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight, integrityClear, stateMessage,
-} from './format.js';
+  type SyncEntry, type SyncRequest, checkSyncId, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight, integrityClear, stateMessage,
+} from './sync-messages.js';
 import { printablePath } from './scan.js';
 
 /** Rows read at once for a range checksum (path and checksum only): a millisecond or two. */
@@ -40,15 +40,24 @@ export interface IntegritySyncOptions {
   log: Logger;
   /** Seconds since the epoch (the sync id is time(NULL)). */
   now: () => number;
+  /** Told as each state goes out: the sync is in progress while states flow (schedule.ts nextSyncCheck). */
+  stateSent?: () => void;
 }
 
 type Job = (signal: AbortSignal) => Promise<void>;
+
+/** A job that runs or waits, and what to call once it ended, failed or was cancelled: whether it ran to its end. */
+interface Queued {
+  job: Job;
+  signal: AbortSignal;
+  ended: (done: boolean) => void;
+}
 
 export class IntegritySync {
   /** The id of the sync in progress, as rsync's checkId moves it. */
   private id = 0;
   private controller = new AbortController();
-  private readonly waiting: { job: Job; signal: AbortSignal }[] = [];
+  private readonly waiting: Queued[] = [];
   private working: Promise<void> | undefined;
   private readonly limit: PerSecondLimit;
   private stopped = false;
@@ -57,10 +66,14 @@ export class IntegritySync {
     this.limit = new PerSecondLimit(o.maxEps);
   }
 
-  /** Starts a sync (integrity_check_global, or integrity_clear for an empty baseline), cancelling the last one's work. */
-  start(): void {
+  /**
+   * Starts a sync (integrity_check_global, or integrity_clear for an empty baseline), cancelling the
+   * last one's work. Resolves once that message was handed to `send`: true; false when it was not
+   * (cancelled, stopped, or the baseline could not be read).
+   */
+  start(): Promise<boolean> {
     this.cancel();
-    this.enqueue((signal) => this.sendStart(signal));
+    return this.enqueue((signal) => this.sendStart(signal));
   }
 
   /** A manager request (checksum_fail, no_data), answered after the ones before it. */
@@ -69,7 +82,7 @@ export class IntegritySync {
       this.o.log.debug(`Synchronization request dropped: ${this.o.queueSize} already wait (<synchronization><queue_size>).`);
       return;
     }
-    this.enqueue((signal) => this.answer(req, signal));
+    void this.enqueue((signal) => this.answer(req, signal));
   }
 
   /** Cancels everything for good (the agent stops). */
@@ -86,13 +99,15 @@ export class IntegritySync {
   private cancel(): void {
     this.controller.abort();
     this.controller = new AbortController();
-    this.waiting.length = 0;
+    for (const dropped of this.waiting.splice(0)) dropped.ended(false);
   }
 
-  private enqueue(job: Job): void {
-    if (this.stopped) return;
-    this.waiting.push({ job, signal: this.controller.signal });
-    this.working ??= this.work();
+  private enqueue(job: Job): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((ended) => {
+      this.waiting.push({ job, signal: this.controller.signal, ended });
+      this.working ??= this.work();
+    });
   }
 
   private async work(): Promise<void> {
@@ -100,8 +115,10 @@ export class IntegritySync {
       for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
         try {
           await next.job(next.signal);
+          next.ended(true);
         } catch (e) {
           if (!next.signal.aborted) this.o.log.error(`FIM synchronization failed: ${(e as Error).message}`);
+          next.ended(false);
         }
       }
     } finally {
@@ -130,14 +147,14 @@ export class IntegritySync {
     this.id = id.current;
     const range = { begin: req.begin, end: req.end };
     if (req.command === 'no_data') {
-      await this.walk(this.o.baseline.entries(range), STATE_PAGE, signal, (e) => this.emit(stateMessage(e), signal));
+      await this.walk(this.o.baseline.entries(range), STATE_PAGE, signal, (e) => this.emitState(e, signal));
       return;
     }
     if (req.command !== 'checksum_fail') return;
     const size = this.o.baseline.count(range);
     if (size === 1 && req.begin === req.end) {
       const entry = this.o.baseline.get(req.begin);
-      if (entry) await this.emit(stateMessage(entry), signal);
+      if (entry) await this.emitState(entry, signal);
       return;
     }
     if (size < 2) return; // rsync throws UNEXPECTED_SIZE: nothing is sent
@@ -161,6 +178,12 @@ export class IntegritySync {
       for (const entry of cursor.next(rows)) await each(entry);
       if (!cursor.done) await breather(undefined, { signal });
     }
+  }
+
+  /** A state: told to `stateSent` as it goes, as Wazuh's callbackSyncFileWrapper stamps it (db.cpp). */
+  private emitState(entry: SyncEntry, signal: AbortSignal): Promise<void> {
+    this.o.stateSent?.();
+    return this.emit(stateMessage(entry), signal);
   }
 
   /** One sync message, at most max_eps a second, through the sync lane. */

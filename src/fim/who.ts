@@ -5,7 +5,7 @@
 // kernel's command name, as a bare name.
 import fs from 'node:fs';
 import type { WhoData } from '../capture/event.js';
-import type { AuditData } from './format.js';
+import type { AuditData } from './wire.js';
 
 /** id -> name from a passwd(5)/group(5) file. */
 export function parseIdNames(text: string): Map<number, string> {

@@ -38,10 +38,11 @@ describe('fim engine', function () {
   const sent: string[] = [];
   const alerts = () => sent.map((m) => alertFor(agent, m)).filter((a) => a !== undefined);
 
-  /** A scan on a new engine, and the sync it starts. */
+  /** A scan on a new engine, then a sync (the runner's first one comes after the first scan). */
   async function scanAndSync(db: Baseline) {
     const e = engine(db);
     const summary = await e.scan();
+    expect(await e.startSync(), 'the sync started').to.equal(true);
     await e.syncIdle();
     return summary;
   }
@@ -262,6 +263,7 @@ describe('fim engine', function () {
     const db = new Baseline(':memory:');
     const e = engine(db);
     await e.scan();
+    await e.startSync();
     await e.syncIdle();
     const global = JSON.parse(sent.filter((m) => m.includes('integrity_check_global')).pop()!.slice('5:fim_file:'.length)) as { data: { begin: string; end: string; id: number } };
     sent.length = 0;

@@ -15,7 +15,7 @@ import { ReadPhase, setBeforeReadHook } from '../../src/fim/access.js';
 import { Baseline } from '../../src/fim/db.js';
 import { DIFF_MESSAGES, DiffStore } from '../../src/fim/diff.js';
 import { FimEngine } from '../../src/fim/engine.js';
-import { EMPTY_FILE_HASHES } from '../../src/fim/format.js';
+import { EMPTY_FILE_HASHES } from '../../src/fim/state.js';
 import { HashPool } from '../../src/fim/hash.js';
 import { WhoResolver } from '../../src/fim/who.js';
 import { MemoryLogger } from '../../src/log.js';

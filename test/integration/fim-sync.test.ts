@@ -1,17 +1,15 @@
 // Integrity synchronization beside real-time alerts (issue 16). A test manager that answers every
-// integrity check with no_data makes the agent send the state of each of its 3,000 files, sync after
-// sync, as fast as the client buffer goes (<synchronization><max_eps> 0). Files deleted meanwhile
+// integrity check with no_data makes the agent send the state of each of its 3,000 files, as fast as
+// the client buffer goes (<synchronization><max_eps> 0; some 6 s at 500 a second). Files deleted meanwhile
 // must still reach the manager within a second, and no sync message may sit in the durable spool:
 // they are regenerable, so they wait in a small lane in memory, behind the events.
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Agent } from '../../src/agent.js';
-import { parseAgentConfig } from '../../src/config/load.js';
-import { readHostInfo } from '../../src/host.js';
-import { MemoryLogger } from '../../src/log.js';
+import type { Agent } from '../../src/agent.js';
 import { decodeRecordAt } from '../../src/spool/record.js';
-import { TEST_PASSWORD, TestManager, agentConf, tempDir } from '../support/manager.js';
+import { fimAgent } from '../support/fim-agent.js';
+import { TestManager, tempDir } from '../support/manager.js';
 import { sleep, until } from '../support/wait.js';
 
 const FILES = 3000;
@@ -59,21 +57,13 @@ describe('integrity sync beside real-time alerts', function () {
     const tree = path.join(tmp.dir, 'tree');
     fs.mkdirSync(tree);
     for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(tree, `f${String(i).padStart(4, '0')}`), `content ${i}\n`);
-    const passwordFile = path.join(tmp.dir, 'authd.pass');
-    fs.writeFileSync(passwordFile, `${TEST_PASSWORD}\n`);
-    const conf = agentConf({
-      servers: [{ port: manager.remoted.tcpPort }], authdPort: manager.authd.port, passwordFile, notifyTime: 2,
-      extra: `  <syscheck>
+    const started = fimAgent(manager, tmp.dir, `  <syscheck>
     <frequency>43200</frequency>
     <directories whodata="yes">${tree}</directories>
     <synchronization><interval>2</interval><max_eps>0</max_eps></synchronization>
-  </syscheck>`,
-    });
-    const log = new MemoryLogger();
-    agent = new Agent({
-      config: parseAgentConfig(conf, path.join(tmp.dir, 'ossec.conf')), home: path.join(tmp.dir, 'home'), log,
-      reportedVersion: 'v4.14.7', host: readHostInfo(), handshakeTimeoutMs: 3000,
-    });
+  </syscheck>`);
+    agent = started.agent;
+    const { log } = started;
     await agent.start();
     const spoolDir = agent.paths.spoolDir;
     await until('the first scan', () => log.has('info', new RegExp(`File integrity monitoring scan ended: ${FILES} files`)), 60_000);

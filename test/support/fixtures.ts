@@ -28,3 +28,9 @@ export function readFixtureJson<T>(name: string): T {
 }
 
 export const loadCapture = (): Capture => readFixtureJson<Capture>('capture-agent-4.14.7.json');
+
+/** The captured agent's FIM messages: events and scan info (8:syscheck:), integrity sync (5:fim_file:). */
+export function capturedFimMessages(): { syscheck: string[]; dbsync: string[] } {
+  const sent = loadCapture().frames.filter((f) => f.direction === 'agent_to_manager').map((f) => f.message);
+  return { syscheck: sent.filter((m) => m.startsWith('8:syscheck:')), dbsync: sent.filter((m) => m.startsWith('5:fim_file:')) };
+}

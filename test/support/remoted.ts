@@ -11,7 +11,7 @@ import {
 } from '../../src/wazuh/codec.js';
 import type { AgentKey } from '../../src/wazuh/keys.js';
 import { TestAlert, alertFor } from './analysis.js';
-import { DBSYNC_FIM_FILE_PREFIX, syncRequestMessage } from '../../src/fim/format.js';
+import { DBSYNC_FIM_FILE_PREFIX, syncRequestMessage } from '../../src/fim/sync-messages.js';
 import { entriesInRange, integrityChecksum } from './rsync-model.js';
 
 export interface ReceivedMessage {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { comparePaths } from '../../src/fim/checksum.js';
 import {
   type SyncEntry, type SyncRequest, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight, integrityClear, stateMessage,
-} from '../../src/fim/format.js';
+} from '../../src/fim/sync-messages.js';
 
 /** Entries with begin <= path <= end (SQL BETWEEN, BINARY collation), sorted by path. */
 export function entriesInRange<T extends { path: string }>(entries: readonly T[], begin: string, end: string): T[] {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { MonitoredRoot } from '../../src/fim/access.js';
 import { FirstScanProgress } from '../../src/fim/first-scan.js';
-import { DEFAULT_CHECKS } from '../../src/fim/format.js';
+import { DEFAULT_CHECKS } from '../../src/fim/state.js';
 import { configFor, expandDirectories, expandGlob, walkDirectory, walkOrder } from '../../src/fim/scan.js';
 import type { DirectoryConfig } from '../../src/config/types.js';
 import { tempDir } from '../support/manager.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DiskSpace } from '../../src/disk-space.js';
 import { MemoryLogger } from '../../src/log.js';
 import { Baseline, BaselineEntry } from '../../src/fim/db.js';
-import { buildFileState } from '../../src/fim/format.js';
+import { buildFileState } from '../../src/fim/state.js';
 import { HashError, HashPool, TOO_LARGE } from '../../src/fim/hash.js';
 import { MonitoredRoot, OpenFile } from '../../src/fim/access.js';
 import { DIFF_MESSAGES, DiffStore } from '../../src/fim/diff.js';

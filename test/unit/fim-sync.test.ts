@@ -10,10 +10,11 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DiskSpace } from '../../src/disk-space.js';
 import { Baseline } from '../../src/fim/db.js';
+import { type FileState, buildFileState } from '../../src/fim/state.js';
 import {
-  type FileState, type SyncEntry, type SyncRequest, buildFileState, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight,
-  parseFimMessage, stateMessage,
-} from '../../src/fim/format.js';
+  type SyncEntry, type SyncRequest, integrityCheckGlobal, integrityCheckLeft, integrityCheckRight, stateMessage,
+} from '../../src/fim/sync-messages.js';
+import { parseFimMessage } from '../../src/fim/wire.js';
 import { IntegritySync } from '../../src/fim/sync.js';
 import { MemoryLogger } from '../../src/log.js';
 import { loadCapture } from '../support/fixtures.js';
@@ -296,6 +297,27 @@ describe('fim: integrity sync over the baseline', function () {
       await second.sync.idle();
       expect(stopped.taken).to.have.length(50);
       expect(second.log.records.filter((r) => r.level === 'error')).to.deep.equal([]);
+    });
+
+    it('start() resolves true once its message was taken, false when cancelled by the next start or by stop(); stateSent hears of each state', async () => {
+      const lane = gatedLane();
+      let states = 0;
+      const sync = new IntegritySync({
+        baseline: db, maxEps: 0, queueSize: 16384, log: new MemoryLogger(), now: () => SYNC_ID, send: lane.send, stateSent: () => states++,
+      });
+      // the first is still reading its 2,500 checksums, a page at a time, when the second cancels it
+      const first = sync.start();
+      const second = sync.start();
+      lane.release(1);
+      expect([await first, await second]).to.deep.equal([false, true]);
+      sync.request({ component: 'fim_file', command: 'no_data', begin: entries[0]!.path, end: entries[9]!.path, id: SYNC_ID });
+      lane.release(10);
+      await sync.idle();
+      expect(states, 'states told').to.equal(10);
+      const third = sync.start();
+      sync.stop();
+      expect([await third, await sync.start()]).to.deep.equal([false, false]);
+      expect(lane.taken.map(typeOf)).to.deep.equal(['integrity_check_global', ...Array<string>(10).fill('state')]);
     });
 
     it('sends at most <synchronization><max_eps> messages a second', async () => {
