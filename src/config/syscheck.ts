@@ -460,8 +460,8 @@ function readDirectories(ctx: ReadContext, node: OptionNode, state: ReaderState)
 /**
  * Whether the entry is a type="sregex" pattern. Wazuh looks at the first attribute only: another
  * name or value there is (6679), which makes the whole <syscheck> invalid when `invalidates`
- * (<ignore>, <nodiff> in <syscheck>: syscheck-config.c:1973-1976), or is returned as undefined
- * (<diff><nodiff>: parse_diff warns and stops reading <diff>, syscheck-config.c:1464-1467).
+ * (<ignore>, <nodiff> in <syscheck>: syscheck-config.c:1952-1963, 2021-2032), or is returned as undefined
+ * (<diff><nodiff>: parse_diff warns and stops reading <diff>, syscheck-config.c:1437-1441).
  */
 function sregexAttribute(ctx: ReadContext, node: OptionNode, invalidates: boolean): boolean | undefined {
   const first = Object.entries(node.el.attrs)[0];
@@ -532,7 +532,7 @@ function children(node: OptionNode): OptionNode[] {
 }
 
 /**
- * <file_limit> and <registry_limit> (Read_Syscheck, syscheck-config.c:1748-1822): a bad `enabled`
+ * <file_limit> and <registry_limit> (Read_Syscheck, syscheck-config.c:1783-1863): a bad `enabled`
  * or `entries` makes <syscheck> invalid; other children are skipped silently. registry_limit is
  * read (and so checked) on Linux too, then not used.
  */
@@ -648,7 +648,7 @@ function readWhodata(ctx: ReadContext, node: OptionNode, state: ReaderState): vo
  * <diff> (parse_diff, syscheck-config.c:1368-1620). A bad value is (1235) and ends the reading of
  * <diff> there (`return`): what came before stays, the rest of <diff> is not read, and neither is
  * the disk_quota >= file_size adjustment at its end. A bad limit has already been stored as -1 KB
- * when Wazuh returns (syscheck-config.c:1541-1544, 1583-1586): no diff fits in it. Unknown
+ * when Wazuh returns (syscheck-config.c:1547-1552, 1590-1595): no diff fits in it. Unknown
  * elements are skipped silently.
  */
 function readDiff(ctx: ReadContext, node: OptionNode, state: ReaderState): void {
@@ -681,7 +681,7 @@ function readDiff(ctx: ReadContext, node: OptionNode, state: ReaderState): void 
       windowsOnly(ctx, n);
     }
   }
-  // The diff folder must have room for the largest file diffed (parse_diff, syscheck-config.c:1612-1617).
+  // The diff folder must have room for the largest file diffed (parse_diff, end).
   if (diff.fileSize.enabled && diff.diskQuota.limitKb < diff.fileSize.limitKb) diff.diskQuota.limitKb = diff.fileSize.limitKb;
 }
 
