@@ -6,10 +6,10 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../src/config/errors.js';
 import { parseAgentConfig } from '../../src/config/load.js';
 import { REAL_HOST, defaultSyscheckConfig } from '../../src/config/syscheck.js';
 import type { AgentConfig } from '../../src/config/types.js';
+import { configErrorOf } from '../support/config-corpus.js';
 import { FIXTURES } from '../support/fixtures.js';
 
 const VERDICTS = path.join(FIXTURES, 'config', 'verdicts');
@@ -215,14 +215,8 @@ describe('config rules: what follows from each of Wazuh 4.14.7\'s verdicts', () 
     ];
     for (const [name, message, source] of refused) {
       it(`${name}: refused, as wazuh-agentd does not start (${source})`, () => {
-        let error: unknown;
-        try {
-          load(name);
-        } catch (e) {
-          error = e;
-        }
-        expect(error).to.be.instanceOf(ConfigError);
-        expect((error as ConfigError).reason.startsWith(message), (error as ConfigError).reason).to.equal(true);
+        const { reason } = configErrorOf(() => load(name));
+        expect(reason.startsWith(message), reason).to.equal(true);
       });
     }
 
