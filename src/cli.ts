@@ -13,7 +13,7 @@ import { ArgChoice, KernelReport, RenameChoice, probeKernel, probePrivileges } f
 import { Capture } from './capture/capture.js';
 import { SERVICE_NAME, ServiceError, installService } from './service.js';
 import { Agent, DEFAULT_SPOOL_BYTES, NoKeyError, readable } from './agent.js';
-import { ConfigError } from './config/errors.js';
+import { ConfigError, type ConfigWarning } from './config/errors.js';
 import { loadAgentConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
 import { readHostInfo } from './host.js';
@@ -50,8 +50,17 @@ function context(cmd: Command): { opts: GlobalOptions; log: Logger; config: Agen
   const homeNarrowed = secureHome(paths.home);
   const log = createLogger({ logDir: paths.logsDir, json: opts.jsonLogs, debug: opts.debug });
   if (homeNarrowed) log.warn(homeNarrowed);
-  for (const w of config.warnings) log.warn(w);
+  logConfigWarnings(log, config.warnings);
   return { opts, log, config };
+}
+
+/** Each configuration warning at its Wazuh level (WARNING, ERROR; this agent's own remarks at INFO). */
+function logConfigWarnings(log: Logger, warnings: readonly ConfigWarning[]): void {
+  for (const w of warnings) {
+    if (w.level === 'ERROR') log.error(w.text);
+    else if (w.level === 'WARNING') log.warn(w.text);
+    else log.info(w.text);
+  }
 }
 
 /**
@@ -168,10 +177,20 @@ function formatProbe(r: ProbeReport): string {
   ].join('\n');
 }
 
-function checkConfigCommand(cmd: Command): number {
+/**
+ * Prints every warning (level, Wazuh's message, file, line, option) on stderr and the effective
+ * configuration on stdout. With `strict`, a WARNING or ERROR (what a Wazuh daemon would log; not
+ * this agent's INFO remarks) makes the file refused: exit 2, no configuration printed.
+ */
+function checkConfigCommand(cmd: Command, o: { strict?: boolean }): number {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   const config = loadAgentConfig(opts.config ?? defaultConfigPath());
-  for (const w of config.warnings) process.stderr.write(`WARNING: ${w}\n`);
+  for (const w of config.warnings) process.stderr.write(`${w.level}: ${w.text}\n`);
+  const counted = config.warnings.filter((w) => w.level !== 'INFO').length;
+  if (o.strict && counted > 0) {
+    process.stderr.write(`wazuh-bpf-agent: ERROR: ${config.file}: ${counted} warning${counted === 1 ? '' : 's'}, refused (--strict).\n`);
+    return EXIT.config;
+  }
   process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
   return EXIT.ok;
 }
@@ -233,8 +252,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action((o: { user: string; unitDir: string; configDir: string; start: boolean }, cmd: Command) => setExit(installServiceCommand(cmd, o)));
   program
     .command('check-config')
-    .description('validate ossec.conf and print the effective configuration as JSON')
-    .action((_o, cmd: Command) => setExit(checkConfigCommand(cmd)));
+    .description('validate ossec.conf as Wazuh 4.14.7 does: print its warnings (file, line, option) and the effective configuration as JSON')
+    .option('--strict', 'refuse (exit 2) a file Wazuh would only warn about')
+    .action((o: { strict?: boolean }, cmd: Command) => setExit(checkConfigCommand(cmd, o)));
   return program;
 }
 

@@ -4,9 +4,10 @@
 import { ConfigError, quoteValue } from './errors.js';
 import type { ClientBufferConfig, ClientConfig, EnrollmentConfig, Label, Protocol, ServerConfig } from './types.js';
 import {
-  INT_MAX, fail, forEachOption, invalidValue, leafText, parseHost, parseInteger, parseIp, parsePort, parseTimeSpan,
+  INT_MAX, fail, forEachOption, invalidValue, leafText, note, parseHost, parseInteger, parseIp, parsePort, parseWazuhTime,
   parseYesNo, requiredText, warn, type OptionNode, type ReadContext,
 } from './values.js';
+import * as msg from './wazuh-messages.js';
 import type { XmlElement } from './xml.js';
 
 /** DEFAULT_SECURE (headers/defs.h:360): the manager's agent port. */
@@ -41,13 +42,14 @@ function defaultEnrollment(): EnrollmentConfig {
   };
 }
 
+/** The legacy <client> options, which Wazuh still reads with a warning (client-config.c:63-85, 175-185). */
 function deprecated(ctx: ReadContext, node: OptionNode, replacement: string): void {
-  warn(ctx, node, `The <${node.el.name}> element is deprecated, use ${replacement} instead`);
+  warn(ctx, node, msg.clientTagDeprecated(node.el.name, replacement));
 }
 
-/** For options Wazuh accepts that mean nothing to this agent: still validated, then ignored. */
+/** For options Wazuh accepts that mean nothing to this agent: still validated, then ignored (INFO). */
 function noEffect(ctx: ReadContext, node: OptionNode, why: string): void {
-  warn(ctx, node, `The <${node.el.name}> element has no effect in wazuh-bpf-agent (${why}); ignored`);
+  note(ctx, node, `The <${node.el.name}> element has no effect in wazuh-bpf-agent (${why}); ignored`);
 }
 
 function parseProtocol(ctx: ReadContext, node: OptionNode): Protocol {
@@ -155,12 +157,11 @@ export function readClient(blocks: readonly XmlElement[], ctx: ReadContext): Cli
       notify_time: (node) => { client.notifyTime = parseInteger(ctx, node, 0, INT_MAX); intervalNode = node; },
       'time-reconnect': (node) => { client.timeReconnect = parseInteger(ctx, node, 0, INT_MAX); intervalNode = node; },
       force_reconnect_interval: (node) => {
-        // Wazuh only warns about a bad value here and keeps the previous one.
-        const text = requiredText(ctx, node);
-        const seconds = parseTimeSpan(text);
+        // Wazuh only warns about a bad value here and keeps the previous one (client-config.c:137-143).
+        const text = leafText(ctx, node);
+        const seconds = parseWazuhTime(text);
         if (seconds === undefined) {
-          warn(ctx, node, `Invalid value for element 'force_reconnect_interval': ${quoteValue(text)} `
-            + '(must be a number of seconds, optionally followed by s, m, h, d or w); ignored');
+          warn(ctx, node, msg.invalidValue('force_reconnect_interval', text));
         } else {
           client.forceReconnectInterval = seconds;
         }
@@ -172,7 +173,7 @@ export function readClient(blocks: readonly XmlElement[], ctx: ReadContext): Cli
       auto_restart: (node) => { client.autoRestart = parseYesNo(ctx, node); },
       crypto_method: (node) => { parseCryptoMethod(ctx, node); },
       'disable-active-response': (node) => { parseYesNo(ctx, node); noEffect(ctx, node, 'it has no active response'); },
-      local_ip: (node) => { leafText(ctx, node); noEffect(ctx, node, 'Wazuh ignores it too'); },
+      local_ip: (node) => { leafText(ctx, node); warn(ctx, node, msg.localIpNoEffect()); },
     });
     for (const server of legacyServers) {
       server.port = legacyPort;
@@ -197,7 +198,8 @@ export function readClient(blocks: readonly XmlElement[], ctx: ReadContext): Cli
     // client-agent/main.c:228-231
     timeReconnect = notifyTime * 3;
     if (intervalNode) {
-      warn(ctx, intervalNode, `time-reconnect must be greater than notify_time (${notifyTime}); using notify_time*3 (${timeReconnect})`);
+      // Logged at INFO level by Wazuh (client-agent/main.c:230).
+      warn(ctx, intervalNode, `Max time to reconnect can't be less than notify_time(${notifyTime}), using notify_time*3 (${timeReconnect})`, 'INFO');
     }
   }
 
@@ -215,14 +217,15 @@ export function readClientBuffer(blocks: readonly XmlElement[], ctx: ReadContext
   for (const el of blocks) {
     forEachOption(ctx, { el, path: ['client_buffer'] }, {
       disabled: (node) => { buffer.disabled = parseYesNo(ctx, node); },
-      disable: (node) => { deprecated(ctx, node, '<disabled>'); buffer.disabled = parseYesNo(ctx, node); },
+      // The old name, read as <disabled> without a word (buffer-config.c:44).
+      disable: (node) => { buffer.disabled = parseYesNo(ctx, node); },
       queue_size: (node) => { buffer.queueSize = parseInteger(ctx, node, 1, 100000); },
-      length: (node) => { deprecated(ctx, node, '<queue_size>'); buffer.queueSize = parseInteger(ctx, node, 1, 100000); },
+      length: (node) => { warn(ctx, node, msg.lengthDeprecated()); buffer.queueSize = parseInteger(ctx, node, 1, 100000); },
       events_per_second: (node) => { buffer.eventsPerSecond = parseInteger(ctx, node, 1, 1000); epsNode = node; },
     });
   }
   if (epsNode && buffer.eventsPerSecond < MIN_EVENTS_PER_SECOND) {
-    warn(ctx, epsNode, `Client buffer throughput too low: set to ${MIN_EVENTS_PER_SECOND} eps`);
+    warn(ctx, epsNode, msg.bufferThroughputTooLow(MIN_EVENTS_PER_SECOND)); // client-agent/config.c:85-88
     buffer.eventsPerSecond = MIN_EVENTS_PER_SECOND;
   }
   return buffer;
@@ -233,7 +236,7 @@ function readLabel(ctx: ReadContext, node: OptionNode): Label | undefined {
   const { attrs } = node.el;
   for (const name of Object.keys(attrs)) {
     // Wazuh silently ignores other attributes; a typo such as `hiden` deserves a word.
-    if (name !== 'key' && name !== 'hidden') warn(ctx, node, `Unknown attribute '${name}' of <label>; ignored`);
+    if (name !== 'key' && name !== 'hidden') note(ctx, node, `Unknown attribute '${name}' of <label>; ignored`);
   }
   const key = attrs['key'];
   if (key === undefined) fail(ctx, node, `Expected 'key' attribute for label`);
@@ -243,11 +246,11 @@ function readLabel(ctx: ReadContext, node: OptionNode): Label | undefined {
     fail(ctx, node, `Invalid value for attribute 'hidden': ${quoteValue(hiddenText)} (must be yes or no)`);
   }
   if (key.startsWith('_')) {
-    warn(ctx, node, `Label keys starting with '_' are reserved for internal use; label ${quoteValue(key)} skipped`);
+    warn(ctx, node, `Label keys starting with "_"  are reserved for internal use. Skipping label '${key}'.`); // labels-config.c:52
     return undefined;
   }
   const value = leafText(ctx, node);
-  if (value === '') warn(ctx, node, `Label ${quoteValue(key)} is empty`);
+  if (value === '') warn(ctx, node, `Label '${key}' is empty.`); // labels-config.c:82
   return { key, value, hidden: hiddenText === 'yes' };
 }
 

@@ -7,7 +7,8 @@
 //
 // e.g. "Invalid value for element 'port': '70000' (must be 1-65535). File /etc/ossec.conf, line 12,
 // option <client><server><port>." The option is the element path below <ossec_config>.
-// Warnings (AgentConfig.warnings) use the same format.
+// Warnings (AgentConfig.warnings) use the same format, their reason being Wazuh's own message
+// where Wazuh has one ("(1235): Invalid value for element 'max_eps': foo.").
 
 export interface ConfigLocation {
   file: string;
@@ -40,6 +41,33 @@ export function formatConfigMessage(reason: string, where: ConfigLocation): stri
   if (where.line !== undefined && where.column !== undefined) text += `, column ${where.column}`;
   if (where.path && where.path.length > 0) text += `, option ${where.path.map((n) => `<${n}>`).join('')}`;
   return singleLine(`${text}.`);
+}
+
+/**
+ * How a diagnostic counts. WARNING and ERROR are Wazuh's own lines, at the level its daemon logs
+ * them, for a configuration it still runs with (an ERROR here is one Wazuh logs and goes on: a
+ * <syscheck> it then disables). INFO is this agent's own remark (an option it accepts but does
+ * not use): no Wazuh daemon says it, and `check-config --strict` does not count it.
+ */
+export type WarningLevel = 'WARNING' | 'ERROR' | 'INFO';
+
+/** One thing a configuration is warned about; what to do about it has already been done. */
+export interface ConfigWarning {
+  level: WarningLevel;
+  /** Wazuh's message as its daemon logs it, or (INFO) this agent's remark. */
+  message: string;
+  file: string;
+  line: number | undefined;
+  /** Dotted element path below <ossec_config>, e.g. `syscheck.max_eps`. */
+  option: string | undefined;
+  /** The message with file, line and option: one line (the format at the top of this file). */
+  text: string;
+}
+
+export function configWarning(level: WarningLevel, message: string, where: ConfigLocation): ConfigWarning {
+  return {
+    level, message, file: where.file, line: where.line, option: optionName(where.path), text: formatConfigMessage(message, where),
+  };
 }
 
 export class ConfigError extends Error {

@@ -4,17 +4,19 @@
 // <ignore>, <nodiff> and `restrict` (syscheckd/src/create_db.c fim_check_ignore/fim_check_restrict,
 // syscheckd/src/fim_diff_changes.c is_file_nodiff, os_regex/os_match_*.c).
 //
-// Stricter than Wazuh on purpose: where wazuh-syscheckd only logs a warning and then drops the
-// setting (a <directories> element with a bad attribute value is not monitored at all, a bad
-// <max_eps> keeps the default, an unknown element is skipped), this agent refuses the file with a
-// ConfigError naming the line and option, so that nothing ends up silently unmonitored. Options
-// that only make sense on Windows or with the Linux Audit provider are accepted with a warning.
-import { ConfigError, quoteValue } from './errors.js';
+// Decides as wazuh-syscheckd 4.14.7 decides, rule by rule, with its messages (wazuh-messages.ts):
+// where Wazuh warns and goes on, the same warning and the same consequence (the default kept, a
+// <directories> line's paths dropped, the rest of <diff> not read); where Read_Syscheck gives up
+// (OS_INVALID), (1202) and (1207) and FIM disabled while the agent runs on. Nothing here refuses
+// the file: that is only for what stops wazuh-agentd (load.ts, client.ts). Options that only
+// make sense on Windows or with the Linux Audit provider are accepted with an INFO remark.
+import fs from 'node:fs';
+import { quoteValue } from './errors.js';
 import type { DirectoryConfig, FileChecks, PathMatcher, SyscheckConfig } from './types.js';
 import {
-  INT_MAX, fail, forEachOption, invalidValue, leafText, parseInteger, parseTimeSpan, parseYesNo, requiredText, warn,
-  type OptionHandlers, type OptionNode, type ReadContext,
+  INT_MAX, atoi, isStrNum, note, parseWazuhTime, strtolInRange, warn, type OptionNode, type ReadContext,
 } from './values.js';
+import * as msg from './wazuh-messages.js';
 import type { XmlElement } from './xml.js';
 
 /** syscheck.default_max_depth (etc/internal_options.conf:311): default recursion_level. */
@@ -23,13 +25,6 @@ const DEFAULT_RECURSION_LEVEL = 256;
 const MAX_RECURSION_LEVEL = 320;
 /** MAX_DIR_SIZE (config/syscheck-config.h:79): paths read from one <directories> element. */
 const MAX_PATHS_PER_ELEMENT = 64;
-/** OS_PATTERN_MAXSIZE (os_regex/os_regex.h:26): longest pattern OSMatch_Compile accepts. */
-const SREGEX_MAX_LENGTH = 20480;
-/** Upper bound of the synchronization intervals (stored as uint32_t by Wazuh). */
-const UINT32_MAX = 4294967295;
-
-const TIME_SPAN_HINT = 'must be a number of seconds, optionally followed by s, m, h, d or w';
-
 /** initialize_syscheck_configuration (config/syscheck-config.c:62-141) for a Linux agent. */
 const MIB = 1024 * 1024;
 /** internal_options.conf's stock syscheck.file_max_size, in MB. */
@@ -135,60 +130,51 @@ export function pathMatches(matchers: readonly PathMatcher[], path: string, opti
 // Values
 // ---------------------------------------------------------------------------------------------
 
-/** A ConfigError about one attribute, at the attribute's line. */
-function failAttr(ctx: ReadContext, node: OptionNode, attr: string, reason: string): never {
-  throw new ConfigError(reason, { file: ctx.file, line: node.el.attrLines[attr] ?? node.el.line, path: node.path });
+/**
+ * Where Read_Syscheck returns OS_INVALID (syscheck-config.c:1622-2255): the whole <syscheck> is
+ * invalid and syscheckd runs with FIM disabled (syscheckd/src/main.c:134-136).
+ */
+class SyscheckInvalid extends Error {}
+
+/** Logs Wazuh's line for the element, then gives up on the whole <syscheck>. */
+function invalidSyscheck(ctx: ReadContext, node: OptionNode, message: string, level: 'WARNING' | 'ERROR' = 'WARNING'): never {
+  warn(ctx, node, message, level);
+  throw new SyscheckInvalid(message);
 }
 
-function invalidAttr(ctx: ReadContext, node: OptionNode, attr: string, value: string, expected: string): never {
-  failAttr(ctx, node, attr, `Invalid value for attribute '${attr}' of <${node.el.name}>: ${quoteValue(value)} (${expected})`);
+/** `strcmp(content, "yes")`, `"no"`, else (1235) and the whole <syscheck> invalid. */
+function yesNoOrInvalid(ctx: ReadContext, node: OptionNode): boolean {
+  const text = node.el.text;
+  if (text === 'yes') return true;
+  if (text === 'no') return false;
+  invalidSyscheck(ctx, node, msg.invalidValue(node.el.name, text));
 }
-
-/** A block of child elements (<synchronization>, <diff>...): text in it is a mistake. */
-function blockNode(ctx: ReadContext, node: OptionNode): OptionNode {
-  if (node.el.text !== '') fail(ctx, node, `Element '${node.el.name}' takes child elements, not a value`);
-  return node;
-}
-
-/** strtol-style integer (optional sign, nothing after it) within [min, max]. */
-function parseSignedInteger(ctx: ReadContext, node: OptionNode, min: number, max: number): number {
-  const text = requiredText(ctx, node);
-  const value = /^[+-]?[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!(value >= min && value <= max)) invalidValue(ctx, node, text, `must be ${min}-${max}`);
-  return value;
-}
-
-/** w_parse_time (shared/string_op.c:738-768) within [min, max] seconds. */
-function parseSeconds(ctx: ReadContext, node: OptionNode, min: number, max: number): number {
-  const text = requiredText(ctx, node);
-  const seconds = parseTimeSpan(text);
-  if (seconds === undefined || seconds < min || seconds > max) {
-    invalidValue(ctx, node, text, `${TIME_SPAN_HINT}; ${min}-${max} seconds`);
-  }
-  return seconds;
-}
-
-const DATA_UNITS_KB: Record<string, number> = { k: 1, m: 1024, g: 1024 * 1024, t: 1024 * 1024 * 1024 };
-const DATA_UNIT_HINT = 'must be a number of KB, or a number followed by KB, MB, GB or TB';
 
 /**
- * A size in KB as read_data_unit (config/syscheck-config.c:1299-1366) reads it: a plain number is in
- * KB; "50MB", "1gb"... are converted; bytes ("100B") are refused. Raised to 1 KB (the minimum) and
- * capped at INT_MAX KB as Wazuh does. Undefined for anything else (Wazuh also takes an unknown
- * letter such as "5XB" as KB; we do not).
+ * A size in KB as read_data_unit (config/syscheck-config.c:1299-1366) reads it: a plain number is
+ * in KB; a number followed by a letter and B/b is converted (M, G, T; any other letter is KB, as
+ * in Wazuh: "5XB" is 5 KB); bytes ("100B") and anything else are refused (undefined). The value
+ * is a C int: an overflowing multiplication wraps, and is set to INT_MAX only where it wrapped
+ * negative, as Wazuh does. The caller raises it to 1 KB.
  */
 export function parseDataUnitKb(text: string): number | undefined {
-  const match = /^([0-9]+)(?:([kKmMgGtT])[bB])?$/.exec(text);
-  if (!match) return undefined;
-  const kb = Number(match[1]) * (match[2] ? DATA_UNITS_KB[match[2].toLowerCase()]! : 1);
-  return Math.max(1, Math.min(kb, INT_MAX));
-}
-
-function parseDataUnit(ctx: ReadContext, node: OptionNode): number {
-  const text = requiredText(ctx, node);
-  const kb = parseDataUnitKb(text);
-  if (kb === undefined) invalidValue(ctx, node, text, DATA_UNIT_HINT);
-  return kb;
+  const last = text.at(-1);
+  if (last === undefined) return undefined;
+  if (last === 'B' || last === 'b') {
+    const unit = text.at(-2);
+    if (unit !== undefined && /[A-Za-z]/.test(unit)) {
+      const digits = text.slice(0, -2);
+      if (!isStrNum(digits)) return undefined;
+      const read = atoi(digits);
+      const factor = { m: 1024, g: 1024 * 1024, t: 1024 * 1024 * 1024 }[unit.toLowerCase()] ?? 1;
+      const converted = Number(BigInt.asIntN(32, BigInt(read) * BigInt(factor)));
+      return converted < 0 && read > 0 ? INT_MAX : converted;
+    }
+    if (unit !== undefined && /[0-9]/.test(unit)) return undefined; // a limit cannot be set in bytes
+    return 0;
+  }
+  if (/[0-9]/.test(last)) return isStrNum(text) ? atoi(text) : undefined;
+  return undefined;
 }
 
 const DAY_NAMES: readonly (readonly [string, readonly number[]])[] = [
@@ -219,23 +205,66 @@ export function parseScanDay(text: string): number[] | undefined {
 }
 
 /**
- * OS_IsValidUniqueTime (shared/validate_op.c:859-871): one time of day, "hh[:mm]" in 24-hour format
- * or followed by am/pm (12am is midnight). Returns "HH:MM". Minutes above 59, which Wazuh lets
- * through, are refused.
+ * __gethour (shared/validate_op.c:671-765): one "hh[:mm][ am|pm]" at the start of `str`. Returns
+ * "HH:MM" and what follows it, or undefined. `errors` receives the (1240) lines Wazuh logs on the
+ * way, each naming the rest of the text where it stopped (a value not starting with a digit is
+ * logged, then read as hour 0, as Wazuh does).
  */
-export function parseScanTime(text: string): string | undefined {
-  const match = /^ *([0-9]{1,2})(?::([0-9]{2}))? *(?:([aApP])[mM])? *$/.exec(text);
-  if (!match) return undefined;
-  let hour = Number(match[1]);
-  const minute = match[2] === undefined ? 0 : Number(match[2]);
-  if (hour > 23 || minute > 59) return undefined;
-  const meridiem = match[3]?.toLowerCase();
-  if (meridiem !== undefined) {
+function getHour(str: string, errors: string[]): { hour: string; rest: string } | undefined {
+  if (!/^[0-9]/.test(str)) errors.push(msg.invalidTime(str));
+  let hour = atoi(str);
+  if (hour < 0 || hour >= 24) {
+    errors.push(msg.invalidTime(str));
+    return undefined;
+  }
+  const digits = /^[0-9]*/.exec(str)![0].length;
+  let rest = str.slice(digits);
+  if (digits > 2) {
+    errors.push(msg.invalidTime(rest));
+    return undefined;
+  }
+  let minute = 0;
+  if (rest.startsWith(':')) {
+    rest = rest.slice(1);
+    const isDigit = (i: number) => /[0-9]/.test(rest.charAt(i));
+    if ((!isDigit(0) || !isDigit(1)) && isDigit(2)) {
+      errors.push(msg.invalidTime(rest));
+      return undefined;
+    }
+    minute = atoi(rest);
+    rest = rest.slice(2);
+  }
+  rest = rest.replace(/^ +/, '');
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const meridiem = rest.charAt(0).toLowerCase();
+  if (meridiem !== 'a' && meridiem !== 'p') return { hour: `${pad(hour)}:${pad(minute)}`, rest };
+  rest = rest.slice(1);
+  if (rest.charAt(0).toLowerCase() === 'm') {
     if (hour === 12) hour = 0;
     if (meridiem === 'p') hour += 12;
-    if (hour > 23) return undefined;
+    if (hour < 24) return { hour: `${pad(hour)}:${pad(minute)}`, rest: rest.slice(1) };
   }
-  return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+  errors.push(msg.invalidTime(rest));
+  return undefined;
+}
+
+/**
+ * OS_IsValidUniqueTime (shared/validate_op.c:859-871): Wazuh checks "<t>-<t>" as a time range
+ * (OS_IsValidTime, validate_op.c:767-835). Returns "HH:MM" or undefined, and the (1240) lines
+ * Wazuh logs on the way. Minutes are not checked, as in Wazuh: "10:75" is accepted as it is.
+ */
+export function parseScanTime(text: string): { time: string | undefined; errors: string[] } {
+  const errors: string[] = [];
+  if (text.startsWith('!')) return { time: undefined, errors };
+  const range = `${text}-${text}`.slice(0, 128);
+  const first = getHour(range.replace(/^ +/, ''), errors);
+  if (!first) return { time: undefined, errors };
+  let rest = first.rest.replace(/^ +/, '');
+  if (!rest.startsWith('-')) return { time: undefined, errors };
+  const second = getHour(rest.slice(1).replace(/^ +/, ''), errors);
+  if (!second) return { time: undefined, errors };
+  rest = second.rest.replace(/^ +/, '');
+  return { time: rest === '' ? first.hour : undefined, errors };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -267,31 +296,23 @@ function formatPath(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
-interface ExpandedPath {
-  path: string;
-  /** The environment variable it came from ("$NAME"), for messages. */
-  from?: string;
-}
-
 /**
  * get_paths_from_env_variable (config/syscheck-config.c:2504-2557) on Linux: an entry starting with
- * '$' is the name of an environment variable holding one or more ':'-separated paths. Wazuh falls
- * back to the bare name (a path relative to /var/ossec) when the variable is unset; we warn and skip.
+ * '$' is the name of an environment variable holding one or more ':'-separated paths. An unset
+ * variable is (6718), logged as an error; Wazuh then takes the bare name as a path relative to its
+ * home, which means nothing here: that entry is skipped (an INFO says so).
  */
-function expandEnvironment(ctx: ReadContext, node: OptionNode, entry: string, env: NodeJS.ProcessEnv): ExpandedPath[] {
-  if (!entry.startsWith('$')) return [{ path: entry }];
+function expandEnvironment(ctx: ReadContext, node: OptionNode, entry: string, env: NodeJS.ProcessEnv): string[] {
+  if (!entry.startsWith('$')) return [entry];
   const name = entry.slice(1);
   const value = Object.hasOwn(env, name) && typeof env[name] === 'string' ? env[name] : undefined;
-  const paths = value === undefined ? [] : value.split(':').map((p) => p.trim()).filter((p) => p !== '');
-  if (paths.length === 0) {
-    warn(ctx, node, `Could not expand the environment variable ${quoteValue(name)} (${value === undefined ? 'not set' : 'empty'}); `
-      + `${quoteValue(entry)} skipped`);
+  if (value === undefined) {
+    warn(ctx, node, msg.cannotExpandVariable(name), 'ERROR');
+    note(ctx, node, `${quoteValue(entry)} skipped: Wazuh would take '${name}' as a path relative to its home`);
+    return [];
   }
-  return paths.map((path) => ({ path, from: entry }));
-}
-
-function describePath(p: ExpandedPath): string {
-  return p.from === undefined ? quoteValue(p.path) : `${quoteValue(p.path)} (from ${p.from})`;
+  const paths = value.split(':').map((p) => p.trim());
+  return paths.length === 1 && paths[0] === '' ? [name] : paths;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,35 +336,46 @@ const CHECK_ATTRIBUTES: Record<string, readonly (keyof FileChecks)[]> = {
 type DirectoryOptions = Omit<DirectoryConfig, 'path' | 'wildcard' | 'line' | 'diffSizeLimitKb'> & { diffSizeLimitKb?: number };
 
 /**
- * The attributes of one <directories> element (read_attr, config/syscheck-config.c:752-1202). They
- * apply in the order written: every check starts on, check_all="no" turns them all off and a later
- * check_size="yes" turns one back on, while check_size="yes" check_all="no" leaves none.
+ * The attributes of one <directories> element (read_attr, config/syscheck-config.c:752-1202), in
+ * the order written: every check starts on, check_all="no" turns them all off and a later
+ * check_size="yes" turns one back on. Undefined when an attribute's value is invalid: Wazuh then
+ * warns (6924, or 1235 for recursion_level) and monitors none of the element's paths
+ * (`goto out_free`), while the rest of <syscheck> stands. An unknown attribute is (6701) and skipped.
  */
-function readDirectoryAttributes(ctx: ReadContext, node: OptionNode, state: ReaderState): DirectoryOptions {
+function readDirectoryAttributes(ctx: ReadContext, node: OptionNode, state: ReaderState): DirectoryOptions | undefined {
   const options: DirectoryOptions = {
     realtime: false, whodata: false, reportChanges: false, followSymbolicLink: false,
     checks: { md5: true, sha1: true, sha256: true, size: true, owner: true, group: true, perm: true, mtime: true, inode: true },
     recursionLevel: DEFAULT_RECURSION_LEVEL,
   };
-  const yesNo = (attr: string, value: string): boolean => {
-    if (value === 'yes') return true;
-    if (value === 'no') return false;
-    invalidAttr(ctx, node, attr, value, 'must be yes or no');
-  };
+  const paths = node.el.text;
   for (const [attr, value] of Object.entries(node.el.attrs)) {
+    const at: OptionNode = { el: { ...node.el, line: node.el.attrLines[attr] ?? node.el.line }, path: node.path };
+    const skipped = (): undefined => { warn(ctx, at, msg.invalidOptionSkip(value, attr, paths)); return undefined; };
+    const yesNo = (): boolean | undefined => (value === 'yes' ? true : value === 'no' ? false : undefined);
     const checks = Object.hasOwn(CHECK_ATTRIBUTES, attr) ? CHECK_ATTRIBUTES[attr] : undefined;
     if (checks) {
-      const on = yesNo(attr, value);
+      const on = yesNo();
+      if (on === undefined) return skipped();
       for (const check of checks) options.checks[check] = on;
       continue;
     }
     switch (attr) {
-      case 'realtime': options.realtime = yesNo(attr, value); break;
-      case 'whodata': options.whodata = yesNo(attr, value); break;
-      case 'report_changes': options.reportChanges = yesNo(attr, value); break;
-      case 'follow_symbolic_link': options.followSymbolicLink = yesNo(attr, value); break;
+      case 'realtime':
+      case 'whodata':
+      case 'report_changes':
+      case 'follow_symbolic_link': {
+        const on = yesNo();
+        if (on === undefined) return skipped();
+        if (attr === 'realtime') options.realtime = on;
+        else if (attr === 'whodata') options.whodata = on;
+        else if (attr === 'report_changes') options.reportChanges = on;
+        else options.followSymbolicLink = on;
+        break;
+      }
       case 'restrict':
-        if (value.length > SREGEX_MAX_LENGTH) invalidAttr(ctx, node, attr, value, `longer than ${SREGEX_MAX_LENGTH} characters`);
+        // Kept as written; Wazuh compiles it with OSMatch_Compile, which refuses only a pattern over
+        // OS_PATTERN_MAXSIZE, longer than os_xml reads an attribute anyway.
         options.restrict = value;
         break;
       case 'tags': {
@@ -354,23 +386,36 @@ function readDirectoryAttributes(ctx: ReadContext, node: OptionNode, state: Read
         break;
       }
       case 'recursion_level': {
-        const level = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-        if (!(level <= MAX_RECURSION_LEVEL)) invalidAttr(ctx, node, attr, value, `must be 0-${MAX_RECURSION_LEVEL}`);
-        options.recursionLevel = level;
+        // syscheck-config.c:989-1002: digits only, else (1235) and the paths dropped; atoi's int.
+        if (!isStrNum(value)) {
+          warn(ctx, at, msg.invalidValue(attr, value));
+          return undefined;
+        }
+        const level = atoi(value);
+        if (level < 0) {
+          warn(ctx, at, msg.recursionLevelNegative(level, DEFAULT_RECURSION_LEVEL));
+          options.recursionLevel = DEFAULT_RECURSION_LEVEL;
+        } else if (level > MAX_RECURSION_LEVEL) {
+          // Wazuh's message says it sets the limit (320); its code sets the default (256).
+          warn(ctx, at, msg.recursionLevelOverLimit(level, MAX_RECURSION_LEVEL));
+          options.recursionLevel = DEFAULT_RECURSION_LEVEL;
+        } else {
+          options.recursionLevel = level;
+        }
         break;
       }
       case 'diff_size_limit': {
         const kb = parseDataUnitKb(value);
-        if (kb === undefined) invalidAttr(ctx, node, attr, value, DATA_UNIT_HINT);
-        options.diffSizeLimitKb = kb;
+        if (kb === undefined) return skipped();
+        options.diffSizeLimitKb = Math.max(kb, 1); // 1 KB is the minimum (syscheck-config.c:1032-1034)
         break;
       }
       case 'check_attrs':
-        // Wazuh reads it on Windows only (file attributes), and ignores it elsewhere.
-        state.warnOnce(node, 'check_attrs', `The check_attrs attribute is only used on Windows; ignored`);
+        // Wazuh reads it on Windows only, and logs at debug level elsewhere (syscheck-config.c:941-943).
+        state.noteOnce(at, 'check_attrs', 'The check_attrs attribute is only used on Windows; ignored');
         break;
       default:
-        failAttr(ctx, node, attr, `Unknown attribute '${attr}' for directory option`);
+        warn(ctx, at, msg.unknownDirectoryAttribute(attr));
     }
   }
   // "Whodata prevails over Realtime" (syscheck-config.c:1062-1065).
@@ -385,23 +430,23 @@ interface PendingDirectory {
 
 /** One <directories> element: each path is added, or replaces an entry with the same path. */
 function readDirectories(ctx: ReadContext, node: OptionNode, state: ReaderState): void {
-  const text = requiredText(ctx, node);
-  const { diffSizeLimitKb, ...options } = readDirectoryAttributes(ctx, node, state);
-  const pieces = splitPaths(text);
-  if (pieces.every((p) => p.trim() === '')) fail(ctx, node, `No path in <directories>: ${quoteValue(text)}`);
-  if (pieces.length > MAX_PATHS_PER_ELEMENT) {
-    warn(ctx, node, `Maximum number of directories to be monitored in the same tag reached (${MAX_PATHS_PER_ELEMENT}); `
-      + `excess discarded: ${quoteValue(pieces.slice(MAX_PATHS_PER_ELEMENT).join(','))}`);
-  }
+  const attributes = readDirectoryAttributes(ctx, node, state);
+  if (!attributes) return;
+  const { diffSizeLimitKb, ...options } = attributes;
+  const pieces = splitPaths(node.el.text);
+  pieces.slice(MAX_PATHS_PER_ELEMENT).forEach((excess) => warn(ctx, node, msg.maxDirectoriesReached(MAX_PATHS_PER_ELEMENT, excess)));
   for (const piece of pieces.slice(0, MAX_PATHS_PER_ELEMENT)) {
-    // Wazuh trims spaces only; a newline or tab around a path is as surely a layout choice.
+    // Wazuh trims white space (w_strtrim) and skips what is left empty: "<directories/>", "/etc,,/usr".
     const entry = piece.trim();
-    if (entry === '') continue; // Wazuh skips empty entries ("/etc,,/usr", a trailing comma).
+    if (entry === '') continue;
     for (const expanded of expandEnvironment(ctx, node, entry, state.env)) {
-      if (!expanded.path.startsWith('/')) {
-        fail(ctx, node, `Directory path must be absolute: ${describePath(expanded)}`);
+      if (expanded === '') continue;
+      if (!expanded.startsWith('/')) {
+        // Wazuh takes it relative to its home directory (/var/ossec), silently.
+        note(ctx, node, `${quoteValue(expanded)} is not an absolute path: Wazuh reads it relative to its home; not monitored here`);
+        continue;
       }
-      const path = formatPath(expanded.path);
+      const path = formatPath(expanded);
       const config = { path, wildcard: /[*?[]/.test(path), ...options, checks: { ...options.checks }, line: node.el.line };
       state.directories.set(path, { config, diffSizeLimitKb });
     }
@@ -412,13 +457,20 @@ function readDirectories(ctx: ReadContext, node: OptionNode, state: ReaderState)
 // <ignore>, <nodiff>
 // ---------------------------------------------------------------------------------------------
 
-/** `type="sregex"` or no attribute at all; any other attribute is an error (Wazuh: FIM_INVALID_ATTRIBUTE). */
-function isSregex(ctx: ReadContext, node: OptionNode): boolean {
-  for (const [attr, value] of Object.entries(node.el.attrs)) {
-    if (attr !== 'type') failAttr(ctx, node, attr, `Invalid attribute '${attr}' for '${node.el.name}' option`);
-    if (value !== 'sregex') invalidAttr(ctx, node, attr, value, 'must be sregex');
-  }
-  return Object.hasOwn(node.el.attrs, 'type');
+/**
+ * Whether the entry is a type="sregex" pattern. Wazuh looks at the first attribute only: another
+ * name or value there is (6679), which makes the whole <syscheck> invalid when `invalidates`
+ * (<ignore>, <nodiff> in <syscheck>: syscheck-config.c:1952-1963, 2021-2032), or is returned as undefined
+ * (<diff><nodiff>: parse_diff warns and stops reading <diff>, syscheck-config.c:1437-1441).
+ */
+function sregexAttribute(ctx: ReadContext, node: OptionNode, invalidates: boolean): boolean | undefined {
+  const first = Object.entries(node.el.attrs)[0];
+  if (first === undefined) return false;
+  if (first[0] === 'type' && first[1] === 'sregex') return true;
+  const message = msg.invalidAttribute(first[0], node.el.name);
+  if (invalidates) invalidSyscheck(ctx, node, message);
+  warn(ctx, node, message);
+  return undefined;
 }
 
 function addMatcher(list: PathMatcher[], matcher: PathMatcher): void {
@@ -428,23 +480,24 @@ function addMatcher(list: PathMatcher[], matcher: PathMatcher): void {
 }
 
 /**
- * <ignore> or <nodiff>. A plain entry is trimmed, may name an environment variable and loses a
- * trailing '/' (process_option, syscheck-config.c:2591-2635); with `raw` (<diff><nodiff>,
- * parse_diff) it is kept as written. A regex is kept as written.
+ * <ignore> or <nodiff> in <syscheck>: a pattern is kept as written (an empty one matches every
+ * path, as OSMatch's empty pattern does); a plain entry is trimmed, may name an environment
+ * variable and loses a trailing '/' (process_option, syscheck-config.c:2591-2635), an empty one
+ * adds nothing.
  */
-function readMatcher(ctx: ReadContext, node: OptionNode, list: PathMatcher[], state: ReaderState, raw = false): void {
-  const text = requiredText(ctx, node);
-  if (isSregex(ctx, node)) {
-    if (text.length > SREGEX_MAX_LENGTH) invalidValue(ctx, node, text, `longer than ${SREGEX_MAX_LENGTH} characters`);
+function readMatcher(ctx: ReadContext, node: OptionNode, list: PathMatcher[], state: ReaderState): void {
+  const text = node.el.text;
+  if (sregexAttribute(ctx, node, true)) {
     addMatcher(list, { type: 'sregex', value: text });
     return;
   }
-  const paths = raw ? [{ path: text }] : expandEnvironment(ctx, node, text, state.env);
-  for (const expanded of paths) {
-    const path = raw ? expanded.path : formatPath(expanded.path);
+  const entry = text.trim();
+  if (entry === '') return;
+  for (const expanded of expandEnvironment(ctx, node, entry, state.env)) {
+    if (expanded === '') continue;
+    const path = formatPath(expanded);
     if (!path.startsWith('/')) {
-      warn(ctx, node, `${describePath(expanded)} is not an absolute path and matches no file `
-        + '(use type="sregex" for a pattern)');
+      note(ctx, node, `${quoteValue(path)} is not an absolute path and matches no file (use type="sregex" for a pattern)`);
     }
     addMatcher(list, { type: 'path', value: path });
   }
@@ -459,181 +512,332 @@ interface ReaderState {
   /** By path: a path configured again replaces the earlier entry (fim_insert_directory). */
   readonly directories: Map<string, PendingDirectory>;
   readonly env: NodeJS.ProcessEnv;
-  /** One warning per key for the whole file. */
-  warnOnce(node: OptionNode, key: string, reason: string): void;
+  readonly pathExists: (path: string) => boolean;
+  /** One INFO per key for the whole file. */
+  noteOnce(node: OptionNode, key: string, remark: string): void;
 }
 
 function windowsOnly(ctx: ReadContext, node: OptionNode): void {
-  warn(ctx, node, `The <${node.el.name}> element is only used on Windows; ignored`);
-}
-
-function deprecatedNoEffect(ctx: ReadContext, node: OptionNode): void {
-  warn(ctx, node, `The <${node.el.name}> element is deprecated and has no effect; ignored`);
+  note(ctx, node, `The <${node.el.name}> element is only used on Windows; ignored`);
 }
 
 function auditOnly(node: OptionNode, state: ReaderState): void {
-  state.warnOnce(node, node.el.name, `The <${node.el.name}> element only applies to the Linux Audit who-data provider, `
+  state.noteOnce(node, node.el.name, `The <${node.el.name}> element only applies to the Linux Audit who-data provider, `
     + 'which wazuh-bpf-agent does not use (who-data comes from eBPF); ignored');
 }
 
-/** <file_limit> (Read_Syscheck, syscheck-config.c:1783-1822). */
-function readFileLimit(ctx: ReadContext, node: OptionNode, config: SyscheckConfig): void {
-  const limit = { ...config.fileLimit };
-  forEachOption(ctx, blockNode(ctx, node), {
-    enabled: (n) => { limit.enabled = parseYesNo(ctx, n); },
-    entries: (n) => {
-      const text = requiredText(ctx, n);
-      if (!/^[0-9]+$/.test(text)) invalidValue(ctx, n, text, 'must be a number of files');
-      limit.entries = Math.min(Number(text), INT_MAX); // Wazuh caps an overflowing value at INT_MAX.
-    },
-  });
-  if (!limit.enabled) limit.entries = 0;
-  config.fileLimit = limit;
+/** The child elements of a block; Wazuh skips a block without any (`continue`). */
+function children(node: OptionNode): OptionNode[] {
+  return node.el.children.map((el) => ({ el, path: [...node.path, el.name] }));
 }
 
-/** <synchronization> (parse_synchronization, syscheck-config.c:1204-1297). */
+/**
+ * <file_limit> and <registry_limit> (Read_Syscheck, syscheck-config.c:1783-1863): a bad `enabled`
+ * or `entries` makes <syscheck> invalid; other children are skipped silently. registry_limit is
+ * read (and so checked) on Linux too, then not used.
+ */
+function readEntryLimit(ctx: ReadContext, node: OptionNode, apply: (limit: { enabled: boolean; entries: number }) => void, current: { enabled: boolean; entries: number }): void {
+  const limit = { ...current };
+  const elements = children(node);
+  if (elements.length === 0) return;
+  for (const n of elements) {
+    if (n.el.name === 'enabled') limit.enabled = yesNoOrInvalid(ctx, n);
+    else if (n.el.name === 'entries') {
+      if (!isStrNum(n.el.text)) invalidSyscheck(ctx, n, msg.invalidValue('entries', n.el.text));
+      const entries = atoi(n.el.text);
+      limit.entries = entries < 0 ? INT_MAX : entries; // MAX_FILE_LIMIT (syscheck-config.h) where atoi overflowed
+    }
+  }
+  if (!limit.enabled) limit.entries = 0;
+  apply(limit);
+}
+
+/**
+ * <synchronization> (parse_synchronization, syscheck-config.c:1204-1297): a bad value is (1235)
+ * and the default (or the value before) stays; an unknown element is (1230) and skipped.
+ */
 function readSynchronization(ctx: ReadContext, node: OptionNode, config: SyscheckConfig): void {
   const sync = config.synchronization;
-  let intervalNode: OptionNode = node;
-  forEachOption(ctx, blockNode(ctx, node), {
-    enabled: (n) => { sync.enabled = parseYesNo(ctx, n); },
-    interval: (n) => { sync.interval = parseSeconds(ctx, n, 1, UINT32_MAX); intervalNode = n; },
-    max_interval: (n) => { sync.maxInterval = parseSeconds(ctx, n, 0, UINT32_MAX); intervalNode = n; },
-    response_timeout: (n) => { sync.responseTimeout = parseSeconds(ctx, n, 0, UINT32_MAX); },
-    queue_size: (n) => { sync.queueSize = parseSignedInteger(ctx, n, 2, 1000000); },
-    max_eps: (n) => { sync.maxEps = parseSignedInteger(ctx, n, 0, 1000000); },
-    thread_pool: (n) => { sync.threadPool = parseInteger(ctx, n, 1, INT_MAX); },
-    registry_enabled: (n) => { parseYesNo(ctx, n); windowsOnly(ctx, n); },
-  });
+  let last: OptionNode = node;
+  for (const n of children(node)) {
+    const text = n.el.text;
+    const bad = () => { warn(ctx, n, msg.invalidValue(n.el.name, text)); };
+    switch (n.el.name) {
+      case 'enabled':
+        if (text === 'yes' || text === 'no') sync.enabled = text === 'yes';
+        else bad();
+        break;
+      case 'interval': {
+        const seconds = parseWazuhTime(text);
+        if (seconds === undefined || seconds <= 0) bad();
+        else { sync.interval = seconds; last = n; }
+        break;
+      }
+      case 'max_interval':
+      case 'response_timeout': {
+        const seconds = parseWazuhTime(text);
+        if (seconds === undefined) bad();
+        // Stored as uint32_t by Wazuh.
+        else if (n.el.name === 'max_interval') { sync.maxInterval = seconds % 2 ** 32; last = n; }
+        else sync.responseTimeout = seconds % 2 ** 32;
+        break;
+      }
+      case 'queue_size': {
+        const value = strtolInRange(text, 2, 1000000);
+        if (value === undefined) bad();
+        else sync.queueSize = value;
+        break;
+      }
+      case 'max_eps': {
+        const value = strtolInRange(text, 0, 1000000);
+        if (value === undefined) bad();
+        else sync.maxEps = value;
+        break;
+      }
+      case 'thread_pool': {
+        const value = isStrNum(text) ? atoi(text) : 0;
+        if (value < 1) bad();
+        else sync.threadPool = value;
+        break;
+      }
+      case 'registry_enabled':
+        windowsOnly(ctx, n); // read on Windows only (syscheck-config.c:1265-1275)
+        break;
+      default:
+        warn(ctx, n, msg.invalidElement(n.el.name));
+    }
+  }
   if (sync.maxInterval < sync.interval) {
     sync.maxInterval = sync.interval;
-    warn(ctx, intervalNode, `'max_interval' cannot be less than 'interval'. New 'max_interval' value: '${sync.interval}'`);
+    warn(ctx, last, msg.maxIntervalBelowInterval(sync.interval));
   }
 }
 
-/** <whodata> (Read_Syscheck, syscheck-config.c:2083-2160). */
+/**
+ * <whodata> (Read_Syscheck, syscheck-config.c:2083-2160): a bad value, or an unknown element
+ * ((1231), as Wazuh words it), makes <syscheck> invalid. Wazuh logs a bad queue_size as an error.
+ */
 function readWhodata(ctx: ReadContext, node: OptionNode, state: ReaderState): void {
-  forEachOption(ctx, blockNode(ctx, node), {
-    provider: (n) => {
-      const text = requiredText(ctx, n);
-      if (text === 'audit') warn(ctx, n, 'audit provider not supported by wazuh-bpf-agent; using ebpf');
-      else if (text !== 'ebpf') invalidValue(ctx, n, text, 'must be ebpf or audit');
-    },
-    // Also the size of the eBPF event queue (fimebpf_initialize, syscheckd/src/syscheck.c:324).
-    queue_size: (n) => { state.config.whodata.queueSize = parseSignedInteger(ctx, n, 10, 1024 * 1024); },
-    audit_key: (n) => { leafText(ctx, n); auditOnly(n, state); },
-    startup_healthcheck: (n) => { parseYesNo(ctx, n); auditOnly(n, state); },
-    restart_audit: (n) => { parseYesNo(ctx, n); auditOnly(n, state); },
-  });
+  for (const n of children(node)) {
+    const text = n.el.text;
+    switch (n.el.name) {
+      case 'provider':
+        if (text !== 'ebpf' && text !== 'audit') invalidSyscheck(ctx, n, msg.invalidValue('provider', text));
+        if (text === 'audit') note(ctx, n, 'audit provider not supported by wazuh-bpf-agent; using ebpf');
+        break;
+      case 'queue_size': {
+        // Also the size of the eBPF event queue (fimebpf_initialize, syscheckd/src/syscheck.c:324).
+        const size = strtolInRange(text, 10, 1024 * 1024);
+        if (size === undefined) invalidSyscheck(ctx, n, msg.invalidValue('queue_size', text), 'ERROR');
+        state.config.whodata.queueSize = size;
+        break;
+      }
+      case 'audit_key': auditOnly(n, state); break;
+      case 'startup_healthcheck':
+      case 'restart_audit':
+        yesNoOrInvalid(ctx, n);
+        auditOnly(n, state);
+        break;
+      default:
+        invalidSyscheck(ctx, n, msg.invalidNullElement());
+    }
+  }
 }
 
-/** <diff> (parse_diff, syscheck-config.c:1368-1620). */
+/**
+ * <diff> (parse_diff, syscheck-config.c:1368-1620). A bad value is (1235) and ends the reading of
+ * <diff> there (`return`): what came before stays, the rest of <diff> is not read, and neither is
+ * the disk_quota >= file_size adjustment at its end. A bad limit has already been stored as -1 KB
+ * when Wazuh returns (syscheck-config.c:1547-1552, 1590-1595): no diff fits in it. Unknown
+ * elements are skipped silently.
+ */
 function readDiff(ctx: ReadContext, node: OptionNode, state: ReaderState): void {
   const { diff } = state.config;
-  const sizeLimit = (target: { enabled: boolean; limitKb: number }): OptionHandlers => ({
-    enabled: (n) => { target.enabled = parseYesNo(ctx, n); },
-    limit: (n) => { target.limitKb = parseDataUnit(ctx, n); },
-  });
-  forEachOption(ctx, blockNode(ctx, node), {
-    disk_quota: (n) => { forEachOption(ctx, blockNode(ctx, n), sizeLimit(diff.diskQuota)); },
-    file_size: (n) => { forEachOption(ctx, blockNode(ctx, n), sizeLimit(diff.fileSize)); },
-    nodiff: (n) => { readMatcher(ctx, n, state.config.nodiff, state, true); },
-    registry_nodiff: (n) => { windowsOnly(ctx, n); },
-  });
+  const stopped = (n: OptionNode, value: string) => { warn(ctx, n, msg.invalidValue(n.el.name, value)); };
+  for (const n of children(node)) {
+    if (n.el.name === 'nodiff') {
+      const sregex = sregexAttribute(ctx, n, false);
+      if (sregex === undefined) return;
+      if (sregex) addMatcher(state.config.nodiff, { type: 'sregex', value: n.el.text });
+      // Kept as written, not trimmed nor expanded (syscheck-config.c:1470-1486).
+      else addMatcher(state.config.nodiff, { type: 'path', value: n.el.text });
+    } else if (n.el.name === 'disk_quota' || n.el.name === 'file_size') {
+      const target = n.el.name === 'disk_quota' ? diff.diskQuota : diff.fileSize;
+      for (const c of children(n)) {
+        const text = c.el.text;
+        if (c.el.name === 'enabled') {
+          if (text !== 'yes' && text !== 'no') return stopped(c, text);
+          target.enabled = text === 'yes';
+        } else if (c.el.name === 'limit') {
+          const kb = parseDataUnitKb(text);
+          if (kb === undefined) {
+            target.limitKb = -1;
+            return stopped(c, text);
+          }
+          target.limitKb = Math.max(kb, 1); // 1 KB is the minimum
+        }
+      }
+    } else if (n.el.name === 'registry_nodiff') {
+      windowsOnly(ctx, n);
+    }
+  }
   // The diff folder must have room for the largest file diffed (parse_diff, end).
   if (diff.fileSize.enabled && diff.diskQuota.limitKb < diff.fileSize.limitKb) diff.diskQuota.limitKb = diff.fileSize.limitKb;
 }
 
-/** The top-level options of one <syscheck> block (Read_Syscheck, syscheck-config.c:1622-2255). */
+/**
+ * The top-level options of one <syscheck> block, rule by rule as Read_Syscheck
+ * (syscheck-config.c:1622-2255) on a Linux agent: a bad frequency, scan_time, scan_day,
+ * file_limit, scan_on_start, disabled, skip_*, restart_audit, whodata option, process_priority,
+ * allow_remote_prefilter_cmd, max_files_per_second, an ignore/nodiff attribute other than
+ * type="sregex" or a prefilter_cmd whose program does not exist makes the whole <syscheck>
+ * invalid; a bad max_eps keeps the default; an unknown <database> value is ignored; an unknown
+ * element is (1230) and skipped.
+ */
 function readBlock(ctx: ReadContext, block: OptionNode, state: ReaderState): void {
   const { config } = state;
-  const handlers: OptionHandlers = {
-    disabled: (n) => { config.disabled = parseYesNo(ctx, n); },
-    frequency: (n) => {
-      const text = requiredText(ctx, n);
-      if (!/^[0-9]+$/.test(text) || Number(text) > INT_MAX) {
-        invalidValue(ctx, n, text, `must be a number of seconds, 0-${INT_MAX}; Wazuh accepts no unit here`);
+  for (const n of children(block)) {
+    const text = n.el.text;
+    const name = n.el.name;
+    switch (name) {
+      case 'directories': readDirectories(ctx, n, state); break;
+      case 'database':
+        if (text === 'disk' || text === 'memory') config.database = text;
+        break;
+      case 'frequency':
+        if (!isStrNum(text)) invalidSyscheck(ctx, n, msg.invalidValue(name, text));
+        config.frequency = atoi(text);
+        break;
+      case 'scan_time': {
+        const { time, errors } = parseScanTime(text);
+        for (const e of errors) warn(ctx, n, e, 'ERROR');
+        if (time === undefined) invalidSyscheck(ctx, n, msg.invalidValue(name, text));
+        config.scanTime = time;
+        break;
       }
-      config.frequency = Number(text);
-    },
-    scan_time: (n) => {
-      const text = requiredText(ctx, n);
-      const time = parseScanTime(text);
-      if (time === undefined) invalidValue(ctx, n, text, 'must be a time of day such as 21:00, 9pm or 9:30 am');
-      config.scanTime = time;
-    },
-    scan_day: (n) => {
-      const text = requiredText(ctx, n);
-      const days = parseScanDay(text);
-      if (days === undefined) {
-        invalidValue(ctx, n, text, 'must be day names such as monday or mon, weekdays or weekends, separated by commas');
+      case 'scan_day': {
+        const days = parseScanDay(text);
+        if (days === undefined) {
+          warn(ctx, n, msg.invalidDay(text));
+          invalidSyscheck(ctx, n, msg.invalidValue(name, text));
+        }
+        config.scanDay = days;
+        break;
       }
-      config.scanDay = days;
-    },
-    scan_on_start: (n) => { config.scanOnStart = parseYesNo(ctx, n); },
-    directories: (n) => { readDirectories(ctx, n, state); },
-    ignore: (n) => { readMatcher(ctx, n, config.ignore, state); },
-    nodiff: (n) => { readMatcher(ctx, n, config.nodiff, state); },
-    skip_nfs: (n) => { config.skipNfs = parseYesNo(ctx, n); },
-    skip_dev: (n) => { config.skipDev = parseYesNo(ctx, n); },
-    skip_sys: (n) => { config.skipSys = parseYesNo(ctx, n); },
-    skip_proc: (n) => { config.skipProc = parseYesNo(ctx, n); },
-    database: (n) => {
-      const text = requiredText(ctx, n);
-      if (text !== 'disk' && text !== 'memory') invalidValue(ctx, n, text, 'must be disk or memory');
-      config.database = text;
-    },
-    file_limit: (n) => { readFileLimit(ctx, n, config); },
-    max_eps: (n) => { config.maxEps = parseSignedInteger(ctx, n, 0, 1000000); },
-    max_files_per_second: (n) => { config.maxFilesPerSecond = parseInteger(ctx, n, 0, INT_MAX); },
-    process_priority: (n) => { config.processPriority = parseSignedInteger(ctx, n, -20, 19); },
-    synchronization: (n) => { readSynchronization(ctx, n, config); },
-    whodata: (n) => { readWhodata(ctx, n, state); },
-    diff: (n) => { readDiff(ctx, n, state); },
-    restart_audit: (n) => { parseYesNo(ctx, n); auditOnly(n, state); },
-    prefilter_cmd: (n) => {
-      leafText(ctx, n);
-      warn(ctx, n, 'The <prefilter_cmd> element is not supported by wazuh-bpf-agent (it never runs commands before hashing); ignored');
-    },
-    allow_remote_prefilter_cmd: (n) => {
-      parseYesNo(ctx, n);
-      warn(ctx, n, 'The <allow_remote_prefilter_cmd> element has no effect in wazuh-bpf-agent (prefilter_cmd is not supported); ignored');
-    },
-    // Accepted and not read by Wazuh's agent either (syscheck-config.c:2037-2040, 2068-2069).
-    alert_new_files: (n) => { deprecatedNoEffect(ctx, n); },
-    auto_ignore: (n) => { deprecatedNoEffect(ctx, n); },
-    remove_old_diff: (n) => { deprecatedNoEffect(ctx, n); },
-    windows_registry: (n) => { windowsOnly(ctx, n); },
-    windows_audit_interval: (n) => { windowsOnly(ctx, n); },
-    registry_limit: (n) => { windowsOnly(ctx, n); },
-  };
-  for (const el of block.el.children) {
-    // Wazuh takes every element whose name starts with "registry_ignore" (strncmp) as a registry ignore.
-    if (el.name.startsWith('registry_ignore')) handlers[el.name] = (n) => { windowsOnly(ctx, n); };
+      case 'file_limit': readEntryLimit(ctx, n, (limit) => { config.fileLimit = limit; }, config.fileLimit); break;
+      case 'registry_limit':
+        readEntryLimit(ctx, n, () => undefined, { enabled: true, entries: 0 });
+        if (n.el.children.length > 0) windowsOnly(ctx, n);
+        break;
+      case 'scan_on_start': config.scanOnStart = yesNoOrInvalid(ctx, n); break;
+      case 'disabled': config.disabled = yesNoOrInvalid(ctx, n); break;
+      case 'skip_nfs': config.skipNfs = yesNoOrInvalid(ctx, n); break;
+      case 'skip_dev': config.skipDev = yesNoOrInvalid(ctx, n); break;
+      case 'skip_sys': config.skipSys = yesNoOrInvalid(ctx, n); break;
+      case 'skip_proc': config.skipProc = yesNoOrInvalid(ctx, n); break;
+      case 'ignore': readMatcher(ctx, n, config.ignore, state); break;
+      case 'nodiff': readMatcher(ctx, n, config.nodiff, state); break;
+      // Accepted and not read by Wazuh either (syscheck-config.c:2037-2040, 2068-2069).
+      case 'auto_ignore':
+      case 'alert_new_files':
+      case 'remove_old_diff':
+        note(ctx, n, `The <${name}> element is deprecated and has no effect; ignored`);
+        break;
+      case 'prefilter_cmd': {
+        // syscheck-config.c:2041-2066: the program (up to the first space) must exist.
+        const program = text.split(' ')[0]!;
+        if (text !== '' && !state.pathExists(program)) invalidSyscheck(ctx, n, msg.invalidValue(name, text));
+        if (text !== '') note(ctx, n, 'The <prefilter_cmd> element is not supported by wazuh-bpf-agent (it never runs commands before hashing); ignored');
+        break;
+      }
+      case 'restart_audit':
+        yesNoOrInvalid(ctx, n);
+        auditOnly(n, state);
+        break;
+      case 'whodata': readWhodata(ctx, n, state); break;
+      case 'process_priority': {
+        const priority = strtolInRange(text, -20, 19);
+        if (priority === undefined) invalidSyscheck(ctx, n, msg.invalidValue(name, text));
+        config.processPriority = priority;
+        break;
+      }
+      case 'synchronization': readSynchronization(ctx, n, config); break;
+      case 'diff': readDiff(ctx, n, state); break;
+      case 'max_eps': {
+        const eps = strtolInRange(text, 0, 1000000);
+        if (eps === undefined) warn(ctx, n, msg.invalidValue(name, text));
+        else config.maxEps = eps;
+        break;
+      }
+      case 'allow_remote_prefilter_cmd':
+        yesNoOrInvalid(ctx, n);
+        note(ctx, n, 'The <allow_remote_prefilter_cmd> element has no effect in wazuh-bpf-agent (prefilter_cmd is not supported); ignored');
+        break;
+      case 'max_files_per_second':
+        if (!isStrNum(text)) invalidSyscheck(ctx, n, msg.invalidValue(name, text));
+        config.maxFilesPerSecond = atoi(text);
+        break;
+      case 'windows_registry':
+      case 'windows_audit_interval':
+        windowsOnly(ctx, n);
+        break;
+      default:
+        // Wazuh takes every element whose name starts with "registry_ignore" (strncmp) as a registry ignore.
+        if (name.startsWith('registry_ignore')) windowsOnly(ctx, n);
+        else warn(ctx, n, msg.invalidElement(name));
+    }
   }
-  forEachOption(ctx, block, handlers);
 }
+
+/** What readSyscheck needs from the machine: kept out so that reading stays a pure function of its inputs. */
+export interface SyscheckHost {
+  /** For `$VARIABLE` entries of <directories>, <ignore> and <nodiff>. */
+  env: NodeJS.ProcessEnv;
+  /** Whether stat(2) succeeds on the path: prefilter_cmd's program must exist (w_stat). */
+  pathExists: (path: string) => boolean;
+}
+
+export const REAL_HOST: SyscheckHost = {
+  env: process.env,
+  pathExists: (p) => {
+    try {
+      fs.statSync(p);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
 
 /**
  * All <syscheck> blocks, in file order, read into one configuration as Wazuh does: later values
- * override earlier ones, <directories>, <ignore> and <nodiff> accumulate. `env` serves the
- * `$VARIABLE` entries of <directories>, <ignore> and <nodiff>.
+ * override earlier ones, <directories>, <ignore> and <nodiff> accumulate. When Read_Syscheck would
+ * return OS_INVALID, the result is Wazuh's: (1202) and (1207) logged, FIM disabled, the agent
+ * otherwise running (syscheckd/src/main.c:134-136).
  */
-export function readSyscheck(blocks: readonly XmlElement[], ctx: ReadContext, env: NodeJS.ProcessEnv = process.env): SyscheckConfig {
+export function readSyscheck(blocks: readonly XmlElement[], ctx: ReadContext, host: SyscheckHost = REAL_HOST): SyscheckConfig {
   const config = defaultSyscheckConfig();
   if (blocks.length === 0) return config;
   config.disabled = false;
 
-  const warned = new Set<string>();
+  const noted = new Set<string>();
   const state: ReaderState = {
-    config, directories: new Map(), env,
-    warnOnce(node, key, reason) {
-      if (warned.has(key)) return;
-      warned.add(key);
-      warn(ctx, node, reason);
+    config, directories: new Map(), env: host.env, pathExists: host.pathExists,
+    noteOnce(node, key, remark) {
+      if (noted.has(key)) return;
+      noted.add(key);
+      note(ctx, node, remark);
     },
   };
-  for (const el of blocks) readBlock(ctx, { el, path: ['syscheck'] }, state);
+  const syscheckNode = { el: blocks[0]!, path: ['syscheck'] };
+  try {
+    for (const el of blocks) readBlock(ctx, { el, path: ['syscheck'] }, state);
+  } catch (e) {
+    if (!(e instanceof SyscheckInvalid)) throw e;
+    warn(ctx, syscheckNode, msg.configurationError(ctx.file));
+    warn(ctx, syscheckNode, msg.syscheckCorrupted(ctx.file));
+    return defaultSyscheckConfig(); // disabled: FIM does not run
+  }
 
   // Wazuh's list is sorted by strcmp (fim_insert_directory); a directory without diff_size_limit
   // takes <diff><file_size><limit> (syscheckd/src/config.c:48-52).
@@ -645,7 +849,8 @@ export function readSyscheck(blocks: readonly XmlElement[], ctx: ReadContext, en
     }));
 
   if (config.directories.length === 0 && !config.disabled) {
-    warn(ctx, { el: blocks[0]!, path: ['syscheck'] }, 'No directory provided for syscheck to monitor');
+    // syscheckd/src/main.c:137-146: nothing to monitor, FIM disabled, said at INFO level.
+    note(ctx, syscheckNode, msg.noDirectoryProvided());
   }
   return config;
 }

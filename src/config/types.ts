@@ -1,5 +1,6 @@
 // The agent's effective configuration, as read from ossec.conf with Wazuh's defaults applied.
 // Field names are camelCase versions of the ossec.conf option names they come from.
+import type { ConfigWarning } from './errors.js';
 
 export type Protocol = 'tcp' | 'udp';
 
@@ -185,6 +186,9 @@ export interface AgentConfig {
   clientBuffer: ClientBufferConfig;
   labels: Label[];
   syscheck: SyscheckConfig;
-  /** One line per thing ignored or deprecated, worded like Wazuh's warnings. */
-  warnings: string[];
+  /**
+   * What Wazuh warns about (in its words), and this agent's own remarks (INFO), in file order;
+   * each already acted upon as Wazuh acts (see errors.ts ConfigWarning).
+   */
+  warnings: ConfigWarning[];
 }

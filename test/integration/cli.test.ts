@@ -38,6 +38,22 @@ describe('cli', function () {
     }
   });
 
+  it('check-config prints each warning with file, line and option; --strict refuses them (exit 2), not INFO remarks', async () => {
+    const file = path.join(FIXTURES, 'config', 'verdicts', 'max-eps-not-a-number.conf');
+    const r = await run(['-c', file, 'check-config']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.equal(`WARNING: (1235): Invalid value for element 'max_eps': foo. File ${file}, line 9, option <syscheck><max_eps>.\n`);
+    expect((JSON.parse(r.stdout) as { syscheck: { maxEps: number } }).syscheck.maxEps).to.equal(50);
+    const strict = await run(['-c', file, 'check-config', '--strict']);
+    expect(strict.code).to.equal(2);
+    expect(strict.stdout).to.equal('');
+    expect(strict.stderr.trimEnd().split('\n').at(-1)).to.equal(`wazuh-bpf-agent: ERROR: ${file}: 1 warning, refused (--strict).`);
+    // Wazuh's stock agent configuration: only INFO remarks (sections this agent does not use)
+    const stock = await run(['-c', path.join(FIXTURES, 'config', 'good', 'wazuh-default-agent.conf'), 'check-config', '--strict']);
+    expect(stock.code, stock.stderr).to.equal(0);
+    expect(stock.stderr).to.match(/^(INFO: Section <[a-z-]+> is not used by wazuh-bpf-agent; ignored\. .*\n)+$/);
+  });
+
   describe('check-config on the broken corpus: one line naming line and option, exit 2', () => {
     for (const c of BROKEN_CONFIGS) {
       it(c.file, async () => {

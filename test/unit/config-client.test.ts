@@ -201,14 +201,15 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
       '  </client_buffer>',
       '</ossec_config>',
     );
-    expect(config.warnings).to.deep.equal([
-      `The <server-ip> element is deprecated, use <server><address> instead. File ${FILE}, line 3, option <client><server-ip>.`,
-      `The <server-hostname> element is deprecated, use <server><address> instead. File ${FILE}, line 4, option <client><server-hostname>.`,
-      `The <port> element is deprecated, use <server><port> instead. File ${FILE}, line 5, option <client><port>.`,
-      `The <protocol> element is deprecated, use <server><protocol> instead. File ${FILE}, line 6, option <client><protocol>.`,
-      `The <disable> element is deprecated, use <disabled> instead. File ${FILE}, line 9, option <client_buffer><disable>.`,
-      `The <length> element is deprecated, use <queue_size> instead. File ${FILE}, line 10, option <client_buffer><length>.`,
+    expect(config.warnings.map((w) => w.text)).to.deep.equal([
+      // client-config.c:65, 74, 84, 176; buffer-config.c:65 (<disable> is read as <disabled> without a word, buffer-config.c:44)
+      `The <server-ip> tag is deprecated, please use <server><address> instead. File ${FILE}, line 3, option <client><server-ip>.`,
+      `The <server-hostname> tag is deprecated, please use <server><address> instead. File ${FILE}, line 4, option <client><server-hostname>.`,
+      `The <port> tag is deprecated, please use <server><port> instead. File ${FILE}, line 5, option <client><port>.`,
+      `The <protocol> tag is deprecated, please use <server><protocol> instead. File ${FILE}, line 6, option <client><protocol>.`,
+      `The <length> tag is deprecated for version newer than 2.1.1, please use <queue_size> instead. File ${FILE}, line 10, option <client_buffer><length>.`,
     ]);
+    expect(config.warnings.map((w) => w.level)).to.deep.equal(['WARNING', 'WARNING', 'WARNING', 'WARNING', 'WARNING']);
     expect(config.clientBuffer.queueSize).to.equal(300);
   });
 
@@ -219,17 +220,19 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
     { name: 'time-reconnect not above notify_time becomes notify_time*3',
       options: ['<notify_time>30</notify_time>', '<time-reconnect>30</time-reconnect>'],
       expected: { notifyTime: 30, timeReconnect: 90 },
-      warning: /^time-reconnect must be greater than notify_time \(30\); using notify_time\*3 \(90\)\. .*, line 4, option <client><time-reconnect>\.$/ },
+      // client-agent/main.c:228-231, an INFO line in Wazuh
+      warning: /^Max time to reconnect can't be less than notify_time\(30\), using notify_time\*3 \(90\)\. .*, line 4, option <client><time-reconnect>\.$/ },
     { name: 'time spans in s, m, h, d, w for force_reconnect_interval',
       options: ['<force_reconnect_interval>3d</force_reconnect_interval>'], expected: { forceReconnectInterval: 259200 } },
     { name: 'a bad force_reconnect_interval is only a warning, as in Wazuh',
       options: ['<force_reconnect_interval>2 hours</force_reconnect_interval>'], expected: { forceReconnectInterval: 0 },
-      warning: /^Invalid value for element 'force_reconnect_interval': '2 hours' .*; ignored\. .*, line 3,/ },
+      // client-config.c:137-143: (1235) and the value before kept
+      warning: /^\(1235\): Invalid value for element 'force_reconnect_interval': 2 hours\. File .*, line 3,/ },
     { name: 'disable-active-response is accepted and ignored',
       options: ['<disable-active-response>yes</disable-active-response>'], expected: {},
       warning: /^The <disable-active-response> element has no effect in wazuh-bpf-agent/ },
     { name: 'local_ip is accepted and ignored, as in Wazuh',
-      options: ['<local_ip>10.0.0.9</local_ip>'], expected: {}, warning: /^The <local_ip> element has no effect/ },
+      options: ['<local_ip>10.0.0.9</local_ip>'], expected: {}, warning: /^The <local_ip> tag has no functionality, so it will have no effect\. File/ },
   ];
   for (const { name, options, expected, warning } of adjustments) {
     it(name, () => {
@@ -238,9 +241,9 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
       expect(config.client).to.include(expected);
       if (warning) {
         expect(config.warnings).to.have.length(1);
-        expect(config.warnings[0]).to.match(warning);
+        expect(config.warnings[0]!.text).to.match(warning);
       } else {
-        expect(config.warnings).to.deep.equal([]);
+        expect(config.warnings.map((w) => w.text)).to.deep.equal([]);
       }
     });
   }
@@ -248,7 +251,8 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
   it('raises events_per_second below agent.min_eps (50) to 50, with a warning', () => {
     const config = parse(...MINIMAL.slice(0, -1), '  <client_buffer><events_per_second>10</events_per_second></client_buffer>', '</ossec_config>');
     expect(config.clientBuffer.eventsPerSecond).to.equal(50);
-    expect(config.warnings).to.deep.equal([
+    expect(config.warnings.map((w) => w.text)).to.deep.equal([
+      // client-agent/config.c:85-88
       `Client buffer throughput too low: set to 50 eps. File ${FILE}, line 5, option <client_buffer><events_per_second>.`,
     ]);
   });
@@ -257,7 +261,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
     const config = parse('<ossec_config><client>',
       '<server><address>fe80::1</address><interface_index>2</interface_index></server>', '</client></ossec_config>');
     expect(config.client.servers).to.deep.equal([server('fe80::1')]);
-    expect(config.warnings[0]).to.match(/^The <interface_index> element has no effect .* option <client><server><interface_index>\.$/);
+    expect(config.warnings[0]!.text).to.match(/^The <interface_index> element has no effect .* option <client><server><interface_index>\.$/);
   });
 
   it('keeps a placeholder server when another one is real', () => {
@@ -282,7 +286,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
 
     const warned: { name: string; label: string; labels: AgentConfig['labels']; warning: RegExp }[] = [
       { name: 'skips keys starting with _ (reserved by Wazuh)', label: '<label key="_agent_ip">x</label>', labels: [],
-        warning: /^Label keys starting with '_' are reserved for internal use; label '_agent_ip' skipped\. .*, line 6, option <labels><label>\.$/ },
+        warning: /^Label keys starting with "_"  are reserved for internal use\. Skipping label '_agent_ip'\. .*, line 6, option <labels><label>\.$/ },
       { name: 'keeps an empty label, with a warning', label: '<label key="empty"></label>',
         labels: [{ key: 'empty', value: '', hidden: false }], warning: /^Label 'empty' is empty\./ },
       { name: 'warns about unknown attributes', label: '<label key="k" hiden="yes">v</label>',
@@ -293,7 +297,7 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
         const config = labelsOf(label);
         expect(config.labels).to.deep.equal(labels);
         expect(config.warnings).to.have.length(1);
-        expect(config.warnings[0]).to.match(warning);
+        expect(config.warnings[0]!.text).to.match(warning);
       });
     }
 
@@ -305,8 +309,9 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
 
   describe('sections', () => {
     it('warns once per ignored section and rejects names Wazuh does not know', () => {
-      const config = parse(...MINIMAL.slice(0, -1), '<localfile/>', '<wodle name="a"/>', '<localfile/>', '<rootcheck/>', '</ossec_config>');
-      expect(config.warnings).to.deep.equal([
+      const localfile = '<localfile><location>/var/log/syslog</location></localfile>';
+      const config = parse(...MINIMAL.slice(0, -1), localfile, '<wodle name="a"/>', localfile, '<rootcheck/>', '</ossec_config>');
+      expect(config.warnings.map((w) => w.text)).to.deep.equal([
         `Section <localfile> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 5.`,
         `Section <wodle> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 6.`,
         `Section <rootcheck> is not used by wazuh-bpf-agent; ignored. File ${FILE}, line 8.`,
@@ -328,15 +333,15 @@ describe('config/client: <client>, <client_buffer>, <labels>', () => {
       const error = parseError('<ossec_config>', '  <client>', '    <server>', '      <address>10.0.0.1</address>',
         '      <port>70000</port>', '    </server>', '  </client>', '</ossec_config>');
       expect(error.message).to.equal(
-        `Invalid value for element 'port': '70000' (must be 1-65535). File ${FILE}, line 5, option <client><server><port>.`);
+        `(1235): Invalid value for element 'port': 70000. Must be 1-65535. File ${FILE}, line 5, option <client><server><port>.`);
       expect([error.file, error.line, error.option]).to.deep.equal([FILE, 5, 'client.server.port']);
     });
 
-    it('escape line breaks and shorten long values', () => {
+    it("escape line breaks (the value is given whole, as in Wazuh's line)", () => {
       const error = parseError('<ossec_config><client><server><address>10.0.0.1</address>',
         `<protocol>tcp\nudp${'x'.repeat(200)}</protocol>`, '</server></client></ossec_config>');
       expect(error.message).to.not.include('\n');
-      expect(error.message).to.match(/^Invalid value for element 'protocol': 'tcp\\nudpx+\.\.\.' \(must be tcp or udp\)\. /);
+      expect(error.message).to.equal(`(1235): Invalid value for element 'protocol': tcp\\nudp${'x'.repeat(200)}. Must be tcp or udp. File ${FILE}, line 2, option <client><server><protocol>.`);
     });
 
     it('give the line and column of XML syntax errors', () => {
